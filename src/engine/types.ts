@@ -1,0 +1,55 @@
+import type { ResolvedConfig, TrainConfig } from '../model/config';
+
+/** One training batch, token-major (batch_size, seq_len). */
+export interface Batch {
+  inputs: Int32Array;
+  targets: Int32Array;
+  /** 1 at answer positions, 0 elsewhere; loss and accuracy count only answer positions. */
+  mask: Float32Array;
+}
+
+/** Loss and accuracy averaged over the steps since the previous read. */
+export interface StepMetrics {
+  /** Mean cross-entropy over answer positions, in nats. */
+  loss: number;
+  /** Fraction of answer positions whose argmax equals the target. */
+  accuracy: number;
+  /** Training steps that these figures average over. */
+  steps: number;
+}
+
+/** Per-layer tensors of one forward pass on a single probe sequence of length l. */
+export interface ProbeResult {
+  /** delta[layer] is (l, d_inner): Δ after bias and softplus. */
+  delta: Float32Array[];
+  /** states[layer] is (l, d_inner, d_state): h_t for every channel. */
+  states: Float32Array[];
+  /** Argmax prediction at each position (l). */
+  predictions: Int32Array;
+}
+
+export type EngineKind = 'webgpu' | 'cpu';
+
+/**
+ * A model plus its optimizer state on one backend. Both engines give the same
+ * numbers within float32 tolerance.
+ */
+export interface Engine {
+  readonly kind: EngineKind;
+  /** "WebGPU" with the adapter's description, or "CPU" with the reason WebGPU was not used. */
+  readonly description: string;
+  readonly config: ResolvedConfig;
+  readonly train: TrainConfig;
+  /** Enqueues one optimizer step on the batch; step counts from 1. */
+  step(batch: Batch, step: number, learningRate: number): void;
+  /** Resolves when every enqueued step has finished on the device; absent when steps run synchronously. */
+  flush?(): Promise<void>;
+  /** Reads the metrics accumulated since the last call and resets them. */
+  readMetrics(): Promise<StepMetrics>;
+  /** Runs the model forward on one sequence (length ≤ train.seq_len) and returns Δ and the states. */
+  probe(tokens: Int32Array): Promise<ProbeResult>;
+  /** Copies the parameters out in the flat layout of buildLayout. */
+  readParams(): Promise<Float32Array>;
+  /** Frees every buffer and pipeline; the engine is unusable afterwards. */
+  dispose(): void;
+}

@@ -1,0 +1,132 @@
+/**
+ * Dimension names used across the model, the engines and the kernels.
+ *
+ *   b        batch size
+ *   l        sequence length (tokens per sequence)
+ *   vocab    vocabulary size (vocab_size)
+ *   d_model  width of the residual stream
+ *   d_inner  width inside the mixer, expand * d_model
+ *   d_state  state size per channel (N in the paper)
+ *   d_conv   kernel width of the causal depthwise convolution
+ *   dt_rank  rank of the low-rank projection that produces Δ, ceil(d_model / 16)
+ *
+ * Activations are stored token-major as (b, l, dim) with the last dimension
+ * varying fastest. Linear weights follow PyTorch: (out, in), y = x W^T.
+ */
+
+/** Model hyperparameters under the reference implementation's names. */
+export interface MambaConfig {
+  vocab_size: number;
+  d_model: number;
+  n_layer: number;
+  d_state: number;
+  expand: number;
+  d_conv: number;
+  /** Rank of Δ's projection; 'auto' means ceil(d_model / 16). */
+  dt_rank: number | 'auto';
+}
+
+/** A config with every derived size filled in. */
+export interface ResolvedConfig extends Omit<MambaConfig, 'dt_rank'> {
+  dt_rank: number;
+  d_inner: number;
+}
+
+/** Optimisation and data sizes of one training run. */
+export interface TrainConfig {
+  learning_rate: number;
+  batch_size: number;
+  seq_len: number;
+  seed: number;
+  weight_decay: number;
+  /** Global gradient-norm clip; 0 turns clipping off. */
+  grad_clip: number;
+}
+
+/** One validation rule for a numeric field, shared by the UI, the CLI and the engines. */
+export interface FieldRule {
+  min: number;
+  max: number;
+  integer: boolean;
+  /** A typical valid value, quoted in error messages. */
+  example: number;
+  label: string;
+}
+
+export const MODEL_RULES: Record<Exclude<keyof MambaConfig, 'dt_rank'>, FieldRule> = {
+  vocab_size: { min: 2, max: 4096, integer: true, example: 16, label: 'vocabulary size' },
+  d_model: { min: 1, max: 1024, integer: true, example: 64, label: 'model width' },
+  n_layer: { min: 1, max: 16, integer: true, example: 2, label: 'number of layers' },
+  // The simple WGSL scan keeps the state of one channel in a private array of 64 floats.
+  d_state: { min: 1, max: 64, integer: true, example: 16, label: 'state size' },
+  expand: { min: 1, max: 4, integer: true, example: 2, label: 'expansion factor' },
+  d_conv: { min: 1, max: 8, integer: true, example: 4, label: 'convolution width' },
+};
+
+export const DT_RANK_RULE: FieldRule = { min: 1, max: 256, integer: true, example: 4, label: 'Δ rank' };
+
+export const TRAIN_RULES: Record<keyof TrainConfig, FieldRule> = {
+  learning_rate: { min: 1e-6, max: 1, integer: false, example: 0.003, label: 'learning rate' },
+  batch_size: { min: 1, max: 512, integer: true, example: 16, label: 'batch size' },
+  seq_len: { min: 1, max: 8192, integer: true, example: 64, label: 'sequence length' },
+  seed: { min: 0, max: 2 ** 31 - 1, integer: true, example: 1, label: 'seed' },
+  weight_decay: { min: 0, max: 1, integer: false, example: 0.1, label: 'weight decay' },
+  grad_clip: { min: 0, max: 1000, integer: false, example: 1, label: 'gradient clip' },
+};
+
+/** A validation failure on one named field. */
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+/** Thrown when a config fails validation; `errors` lists every failing field. */
+export class ConfigError extends Error {
+  constructor(readonly errors: FieldError[]) {
+    super(errors.map((e) => e.message).join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+/** Returns an error message for `value` under `rule`, or null when it is valid. */
+export function checkField(field: string, value: unknown, rule: FieldRule): string | null {
+  const fix = `use ${rule.integer ? 'an integer' : 'a number'} from ${rule.min} to ${rule.max}, such as ${rule.example}`;
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    return `${field} = ${String(value)} is invalid: ${fix}`;
+  }
+  if (rule.integer && !Number.isInteger(value)) {
+    return `${field} = ${value} is invalid: it must be an integer; ${fix}`;
+  }
+  if (value < rule.min || value > rule.max) {
+    return `${field} = ${value} is out of range: ${fix}`;
+  }
+  return null;
+}
+
+/** Validates a model config and fills in d_inner and dt_rank; throws ConfigError listing every bad field. */
+export function resolveConfig(config: MambaConfig): ResolvedConfig {
+  const errors: FieldError[] = [];
+  for (const [field, rule] of Object.entries(MODEL_RULES)) {
+    const message = checkField(field, config[field as keyof typeof MODEL_RULES], rule);
+    if (message) errors.push({ field, message });
+  }
+  if (config.dt_rank !== 'auto') {
+    const message = checkField('dt_rank', config.dt_rank, DT_RANK_RULE);
+    if (message) errors.push({ field: 'dt_rank', message: `${message}, or 'auto'` });
+  }
+  if (errors.length > 0) throw new ConfigError(errors);
+
+  const dtRank = config.dt_rank === 'auto' ? Math.ceil(config.d_model / 16) : config.dt_rank;
+  return { ...config, dt_rank: dtRank, d_inner: config.expand * config.d_model };
+}
+
+/** Validates training hyperparameters; throws ConfigError listing every bad field. */
+export function validateTrainConfig(train: TrainConfig): TrainConfig {
+  const errors: FieldError[] = [];
+  for (const [field, rule] of Object.entries(TRAIN_RULES)) {
+    const message = checkField(field, train[field as keyof TrainConfig], rule);
+    if (message) errors.push({ field, message });
+  }
+  if (errors.length > 0) throw new ConfigError(errors);
+  return train;
+}

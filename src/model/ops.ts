@@ -1,0 +1,399 @@
+/**
+ * CPU reference of every kernel the engines run. Each function has a WGSL
+ * counterpart in shaders/ with the same name stem and argument order: outputs
+ * first, then inputs, then sizes. Shapes use the glossary in config.ts.
+ *
+ * Conventions shared with the kernels:
+ * - Gradients of parameters accumulate (+=), because the trainer zeroes all of
+ *   them once per step and the embedding receives two contributions.
+ * - Gradients of activations overwrite, unless an `accumulate` flag says otherwise.
+ * - Arrays may be Float32Array or Float64Array; the float64 path exists for
+ *   finite-difference gradient checks.
+ */
+export type Vec = Float32Array | Float64Array;
+
+export function silu(x: number): number {
+  return x / (1 + Math.exp(-x));
+}
+
+/** Derivative of SiLU: σ(x)(1 + x(1 − σ(x))). */
+export function siluGrad(x: number): number {
+  const s = 1 / (1 + Math.exp(-x));
+  return s * (1 + x * (1 - s));
+}
+
+/** softplus as torch computes it: x itself above 20. */
+export function softplus(x: number): number {
+  return x > 20 ? x : Math.log1p(Math.exp(x));
+}
+
+// ---------------------------------------------------------------- embedding
+
+/** out (n_tok, dim) = W[ids] with W (vocab, dim). */
+export function embeddingForward(out: Vec, ids: Int32Array, W: Vec, nTok: number, dim: number): void {
+  for (let t = 0; t < nTok; t++) {
+    const row = ids[t] * dim;
+    for (let j = 0; j < dim; j++) out[t * dim + j] = W[row + j];
+  }
+}
+
+/** dW[ids[t]] += dOut[t]. */
+export function embeddingBackward(dW: Vec, dOut: Vec, ids: Int32Array, nTok: number, dim: number): void {
+  for (let t = 0; t < nTok; t++) {
+    const row = ids[t] * dim;
+    for (let j = 0; j < dim; j++) dW[row + j] += dOut[t * dim + j];
+  }
+}
+
+// ---------------------------------------------------------------- RMSNorm
+
+export const RMS_EPS = 1e-5;
+
+/** y = x · rsqrt(mean(x²) + eps) · w over rows of length dim; stores rstd (rows) for backward. */
+export function rmsnormForward(y: Vec, rstd: Vec, x: Vec, w: Vec, rows: number, dim: number): void {
+  for (let r = 0; r < rows; r++) {
+    const o = r * dim;
+    let ss = 0;
+    for (let j = 0; j < dim; j++) ss += x[o + j] * x[o + j];
+    const s = 1 / Math.sqrt(ss / dim + RMS_EPS);
+    rstd[r] = s;
+    for (let j = 0; j < dim; j++) y[o + j] = x[o + j] * s * w[j];
+  }
+}
+
+/** dx += ∂L/∂x (the residual stream's gradient accumulates); dw += ∂L/∂w. */
+export function rmsnormBackward(dx: Vec, dw: Vec, dy: Vec, x: Vec, w: Vec, rstd: Vec, rows: number, dim: number): void {
+  for (let r = 0; r < rows; r++) {
+    const o = r * dim;
+    const s = rstd[r];
+    // With xhat = x·s: dx = s·(g − xhat·mean(g·xhat)), g = dy·w.
+    let dot = 0;
+    for (let j = 0; j < dim; j++) {
+      const xhat = x[o + j] * s;
+      dot += dy[o + j] * w[j] * xhat;
+      dw[j] += dy[o + j] * xhat;
+    }
+    dot /= dim;
+    for (let j = 0; j < dim; j++) {
+      const xhat = x[o + j] * s;
+      dx[o + j] += s * (dy[o + j] * w[j] - xhat * dot);
+    }
+  }
+}
+
+// ---------------------------------------------------------------- linear
+
+/** y (m, n) = x (m, k) · Wᵀ with W (n, k). */
+export function matmulForward(y: Vec, x: Vec, W: Vec, m: number, k: number, n: number): void {
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let acc = 0;
+      for (let p = 0; p < k; p++) acc += x[i * k + p] * W[j * k + p];
+      y[i * n + j] = acc;
+    }
+  }
+}
+
+/** dx (m, k) = dy · W (or += when accumulate); dW (n, k) += dyᵀ · x. */
+export function matmulBackward(
+  dx: Vec | null, dW: Vec, dy: Vec, x: Vec, W: Vec, m: number, k: number, n: number, accumulate: boolean,
+): void {
+  if (dx) {
+    for (let i = 0; i < m; i++) {
+      for (let p = 0; p < k; p++) {
+        let acc = 0;
+        for (let j = 0; j < n; j++) acc += dy[i * n + j] * W[j * k + p];
+        dx[i * k + p] = accumulate ? dx[i * k + p] + acc : acc;
+      }
+    }
+  }
+  for (let j = 0; j < n; j++) {
+    for (let p = 0; p < k; p++) {
+      let acc = 0;
+      for (let i = 0; i < m; i++) acc += dy[i * n + j] * x[i * k + p];
+      dW[j * k + p] += acc;
+    }
+  }
+}
+
+// ---------------------------------------------------------------- causal depthwise conv1d + SiLU
+
+/**
+ * pre (b, l, d) = bias + causal depthwise convolution of x (b, l, d) with w (d, 1, k);
+ * u = SiLU(pre). Matches PyTorch's Conv1d(groups=d, padding=k−1) truncated to l:
+ * pre[t] = bias + Σ_j w[j] · x[t − (k−1) + j], with zeros before the start.
+ */
+export function conv1dSiluForward(
+  pre: Vec, u: Vec, x: Vec, w: Vec, bias: Vec, b: number, l: number, d: number, k: number,
+): void {
+  for (let bi = 0; bi < b; bi++) {
+    for (let t = 0; t < l; t++) {
+      for (let c = 0; c < d; c++) {
+        let acc = bias[c];
+        for (let j = 0; j < k; j++) {
+          const s = t - (k - 1) + j;
+          if (s >= 0) acc += w[c * k + j] * x[(bi * l + s) * d + c];
+        }
+        const o = (bi * l + t) * d + c;
+        pre[o] = acc;
+        u[o] = silu(acc);
+      }
+    }
+  }
+}
+
+/** dx (b, l, d) overwritten; dw, dbias accumulate. du is the gradient of the SiLU output. */
+export function conv1dSiluBackward(
+  dx: Vec, dw: Vec, dbias: Vec, du: Vec, pre: Vec, x: Vec, w: Vec, b: number, l: number, d: number, k: number,
+): void {
+  dx.fill(0, 0, b * l * d);
+  for (let bi = 0; bi < b; bi++) {
+    for (let t = 0; t < l; t++) {
+      for (let c = 0; c < d; c++) {
+        const o = (bi * l + t) * d + c;
+        const g = du[o] * siluGrad(pre[o]);
+        dbias[c] += g;
+        for (let j = 0; j < k; j++) {
+          const s = t - (k - 1) + j;
+          if (s < 0) continue;
+          const xo = (bi * l + s) * d + c;
+          dw[c * k + j] += g * x[xo];
+          dx[xo] += g * w[c * k + j];
+        }
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------- selective scan
+
+/** Sizes and switches of one selective scan call. */
+export interface ScanDims {
+  b: number;
+  l: number;
+  d: number;
+  n: number;
+  /** B is (b, l, n) when true, (d, n) when false (the LTI variant). */
+  variableB: boolean;
+  variableC: boolean;
+  softplus: boolean;
+}
+
+/** Inputs of the selective scan; z, D and deltaBias are optional as in selective_scan_ref. */
+export interface ScanInputs {
+  u: Vec; // (b, l, d)
+  delta: Vec; // (b, l, d), before bias and softplus
+  A: Vec; // (d, n), negative
+  B: Vec; // (b, l, n) or (d, n)
+  C: Vec; // (b, l, n) or (d, n)
+  D: Vec | null; // (d)
+  z: Vec | null; // (b, l, d)
+  deltaBias: Vec | null; // (d)
+}
+
+function scanIndexers(dims: ScanDims) {
+  const { l, d, n } = dims;
+  // Offset of element (bi, t, c, s) in B or C, for either layout.
+  const bcIndex = (variable: boolean) =>
+    variable ? (bi: number, t: number, _c: number, s: number) => (bi * l + t) * n + s
+      : (_bi: number, _t: number, c: number, s: number) => c * n + s;
+  return { bIdx: bcIndex(dims.variableB), cIdx: bcIndex(dims.variableC), tok: (bi: number, t: number, c: number) => (bi * l + t) * d + c };
+}
+
+/** Δ after bias and (optionally) softplus, for one element. */
+export function scanDelta(inp: ScanInputs, dims: ScanDims, idx: number, c: number): number {
+  const raw = inp.delta[idx] + (inp.deltaBias ? inp.deltaBias[c] : 0);
+  return dims.softplus ? softplus(raw) : raw;
+}
+
+/**
+ * Selective scan, after selective_scan_ref in state-spaces/mamba, in (b, l, d) layout:
+ *   Δ = softplus(delta + delta_bias),  h_t = exp(Δ_t A) ⊙ h_{t−1} + Δ_t B_t u_t,
+ *   y_t = C_t · h_t + D ⊙ u_t,  out = y ⊙ SiLU(z).
+ * B̄ uses the simplified (Euler) discretisation Δ·B, as the reference does.
+ * Writes out (b, l, d); lastState (b, d, n); and, when given, deltaOut (b, l, d)
+ * with the discretisation step and states (b, l, d, n) with every h_t, for probes.
+ */
+export function selectiveScanForward(
+  out: Vec, lastState: Vec | null, deltaOut: Vec | null, states: Vec | null, inp: ScanInputs, dims: ScanDims,
+): void {
+  const { b, l, d, n } = dims;
+  const { bIdx, cIdx, tok } = scanIndexers(dims);
+  const h = new Float64Array(n);
+  for (let bi = 0; bi < b; bi++) {
+    for (let c = 0; c < d; c++) {
+      h.fill(0);
+      for (let t = 0; t < l; t++) {
+        const o = tok(bi, t, c);
+        const dt = scanDelta(inp, dims, o, c);
+        const uv = inp.u[o];
+        let y = 0;
+        for (let s = 0; s < n; s++) {
+          h[s] = Math.exp(dt * inp.A[c * n + s]) * h[s] + dt * inp.B[bIdx(bi, t, c, s)] * uv;
+          y += h[s] * inp.C[cIdx(bi, t, c, s)];
+          if (states) states[o * n + s] = h[s];
+        }
+        if (inp.D) y += inp.D[c] * uv;
+        out[o] = inp.z ? y * silu(inp.z[o]) : y;
+        if (deltaOut) deltaOut[o] = dt;
+      }
+      if (lastState) for (let s = 0; s < n; s++) lastState[(bi * d + c) * n + s] = h[s];
+    }
+  }
+}
+
+/** Gradients of the selective scan. Token-shaped ones overwrite; dA, dB/dC (LTI), dD, dDeltaBias accumulate. */
+export interface ScanGrads {
+  du: Vec;
+  dDelta: Vec;
+  dA: Vec;
+  dB: Vec;
+  dC: Vec;
+  dD: Vec | null;
+  dz: Vec | null;
+  dDeltaBias: Vec | null;
+}
+
+/**
+ * Backward of selectiveScanForward. Runs the recurrence in reverse, recomputing
+ * the states of one (batch, channel) pair at a time instead of storing them all.
+ */
+export function selectiveScanBackward(g: ScanGrads, dout: Vec, inp: ScanInputs, dims: ScanDims): void {
+  const { b, l, d, n } = dims;
+  const { bIdx, cIdx, tok } = scanIndexers(dims);
+  if (dims.variableB) g.dB.fill(0, 0, b * l * n);
+  if (dims.variableC) g.dC.fill(0, 0, b * l * n);
+  const hs = new Float64Array((l + 1) * n); // hs[t+1] = h_t, hs[0] = h_{-1} = 0
+  const dh = new Float64Array(n);
+
+  for (let bi = 0; bi < b; bi++) {
+    for (let c = 0; c < d; c++) {
+      hs.fill(0, 0, n);
+      for (let t = 0; t < l; t++) {
+        const o = tok(bi, t, c);
+        const dt = scanDelta(inp, dims, o, c);
+        for (let s = 0; s < n; s++) {
+          hs[(t + 1) * n + s] = Math.exp(dt * inp.A[c * n + s]) * hs[t * n + s] + dt * inp.B[bIdx(bi, t, c, s)] * inp.u[o];
+        }
+      }
+
+      dh.fill(0);
+      for (let t = l - 1; t >= 0; t--) {
+        const o = tok(bi, t, c);
+        const raw = inp.delta[o] + (inp.deltaBias ? inp.deltaBias[c] : 0);
+        const dt = dims.softplus ? softplus(raw) : raw;
+        const uv = inp.u[o];
+
+        // Through the gate: out = y · SiLU(z).
+        let dy = dout[o];
+        if (inp.z && g.dz) {
+          let y = 0;
+          for (let s = 0; s < n; s++) y += hs[(t + 1) * n + s] * inp.C[cIdx(bi, t, c, s)];
+          if (inp.D) y += inp.D[c] * uv;
+          g.dz[o] = dy * y * siluGrad(inp.z[o]);
+          dy *= silu(inp.z[o]);
+        }
+
+        let du = 0;
+        if (inp.D && g.dD) {
+          g.dD[c] += dy * uv;
+          du += dy * inp.D[c];
+        }
+
+        let dDt = 0;
+        for (let s = 0; s < n; s++) {
+          const hPrev = hs[t * n + s];
+          const hCur = hs[(t + 1) * n + s];
+          const a = inp.A[c * n + s];
+          const decay = Math.exp(dt * a);
+          const bv = inp.B[bIdx(bi, t, c, s)];
+          g.dC[cIdx(bi, t, c, s)] += dy * hCur;
+          dh[s] += dy * inp.C[cIdx(bi, t, c, s)];
+
+          // h_t = exp(Δ a) h_{t−1} + Δ b u
+          dDt += dh[s] * (a * decay * hPrev + bv * uv);
+          g.dA[c * n + s] += dh[s] * dt * decay * hPrev;
+          g.dB[bIdx(bi, t, c, s)] += dh[s] * dt * uv;
+          du += dh[s] * dt * bv;
+          dh[s] *= decay;
+        }
+
+        const dRaw = dims.softplus ? dDt / (1 + Math.exp(-raw)) : dDt;
+        g.dDelta[o] = dRaw;
+        if (g.dDeltaBias) g.dDeltaBias[c] += dRaw;
+        g.du[o] = du;
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------- cross-entropy
+
+/**
+ * Softmax cross-entropy over rows of logits (rows, vocab), weighted by mask.
+ * Writes lossRows[r] = mask[r]·CE(r) and dlogits = mask[r]·scale·(softmax − onehot),
+ * and correct[r] = 1 when the argmax equals the target (0 where mask is 0).
+ * With scale = 1/Σmask the loss is the mean over masked positions.
+ */
+export function crossEntropyForwardBackward(
+  lossRows: Vec, correct: Vec, dlogits: Vec, logits: Vec, targets: Int32Array, mask: Vec, rows: number, vocab: number, scale: number,
+): void {
+  for (let r = 0; r < rows; r++) {
+    const o = r * vocab;
+    let max = -Infinity;
+    let arg = 0;
+    for (let v = 0; v < vocab; v++) {
+      if (logits[o + v] > max) {
+        max = logits[o + v];
+        arg = v;
+      }
+    }
+    let sum = 0;
+    for (let v = 0; v < vocab; v++) sum += Math.exp(logits[o + v] - max);
+    const target = targets[r];
+    const m = mask[r];
+    lossRows[r] = m === 0 ? 0 : m * (Math.log(sum) + max - logits[o + target]);
+    correct[r] = m !== 0 && arg === target ? 1 : 0;
+    for (let v = 0; v < vocab; v++) {
+      const p = Math.exp(logits[o + v] - max) / sum;
+      dlogits[o + v] = m * scale * (p - (v === target ? 1 : 0));
+    }
+  }
+}
+
+// ---------------------------------------------------------------- optimizer
+
+export interface AdamWHyper {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+}
+
+/** Sum of squares of grads, for global-norm clipping. */
+export function sumOfSquares(grads: Vec): number {
+  let s = 0;
+  for (let i = 0; i < grads.length; i++) s += grads[i] * grads[i];
+  return s;
+}
+
+/**
+ * One AdamW step (Loshchilov and Hutter, decoupled weight decay, as torch.optim.AdamW)
+ * over a range of the flat buffers. gradScale multiplies the gradient first (clipping).
+ * step counts from 1.
+ */
+export function adamwUpdate(
+  params: Vec, m: Vec, v: Vec, grads: Vec, offset: number, size: number, hp: AdamWHyper, decay: boolean, step: number, gradScale: number,
+): void {
+  const bc1 = 1 - hp.beta1 ** step;
+  const bc2 = 1 - hp.beta2 ** step;
+  const wd = decay ? hp.weightDecay : 0;
+  for (let i = offset; i < offset + size; i++) {
+    const g = grads[i] * gradScale;
+    m[i] = hp.beta1 * m[i] + (1 - hp.beta1) * g;
+    v[i] = hp.beta2 * v[i] + (1 - hp.beta2) * g * g;
+    params[i] -= hp.lr * wd * params[i];
+    params[i] -= (hp.lr * (m[i] / bc1)) / (Math.sqrt(v[i] / bc2) + hp.eps);
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * Types shared by the trainer (workers/trainer.ts), its Web Worker wrapper, the
+ * stores and the command line.
+ */
+import type { MambaConfig, TrainConfig } from './model/config';
+import type { EngineKind } from './engine/types';
+import type { TaskConfig, TokenRole } from './tasks';
+
+export type EnginePreference = 'auto' | 'webgpu' | 'cpu';
+
+/** Everything needed to start a run; mirrored in the URL by the UI. */
+export interface RunConfig {
+  /** Name of the preset the run started from. */
+  preset: string;
+  task: TaskConfig;
+  /** model.vocab_size must equal the task's vocabulary size. */
+  model: MambaConfig;
+  train: TrainConfig;
+  engine: EnginePreference;
+  /** Training stops by itself after this many steps; 0 means no limit. */
+  max_steps: number;
+}
+
+export interface EngineInfo {
+  kind: EngineKind;
+  /** "WebGPU (adapter description)" or "CPU". */
+  description: string;
+  /** Why WebGPU is not in use, when kind is 'cpu'; null otherwise. */
+  fallbackReason: string | null;
+  /** Number of trainable parameters, without padding. */
+  parameterCount: number;
+}
+
+export type RunStatus = 'idle' | 'running' | 'paused' | 'done' | 'error';
+
+export interface MetricsEvent {
+  type: 'metrics';
+  step: number;
+  loss: number;
+  accuracy: number;
+  /** Wall time per step over the last interval, in milliseconds. */
+  msPerStep: number;
+  stepsPerSecond: number;
+  tokensPerSecond: number;
+  /** Training wall time since the run started, excluding pauses, in milliseconds. */
+  elapsedMs: number;
+}
+
+export interface ProbeEvent {
+  type: 'probe';
+  step: number;
+  tokens: number[];
+  roles: TokenRole[];
+  /** delta[layer] is (l, d_inner), row-major. */
+  delta: Float32Array[];
+  /** states[layer] is (l, d_inner, d_state), row-major. */
+  states: Float32Array[];
+  predictions: number[];
+  d_inner: number;
+  d_state: number;
+}
+
+export interface StatusEvent {
+  type: 'status';
+  status: RunStatus;
+  /** Error text when status is 'error', otherwise an optional note. */
+  message: string | null;
+}
+
+export interface EngineEvent {
+  type: 'engine';
+  info: EngineInfo;
+}
+
+export type TrainerEvent = MetricsEvent | ProbeEvent | StatusEvent | EngineEvent;
+
+/** The trainer's API, called directly under Node and through comlink in the browser. */
+export interface TrainerApi {
+  /** Registers a listener for every event; under comlink pass it wrapped in Comlink.proxy. */
+  subscribe(listener: (event: TrainerEvent) => void): Promise<void>;
+  /** Builds the engine and initial weights for a run; replaces (and frees) any previous run. */
+  configure(run: RunConfig): Promise<EngineInfo>;
+  /** Starts or resumes training; resolves once the loop has started. */
+  start(): Promise<void>;
+  /** Stops after the step in flight; resolves once the loop has stopped. */
+  pause(): Promise<void>;
+  /** Re-initialises the weights from the seed and sets the step to 0. */
+  reset(): Promise<void>;
+  /** Runs the probe sequence through the model now and emits a probe event. */
+  probe(): Promise<ProbeEvent>;
+  dispose(): Promise<void>;
+}

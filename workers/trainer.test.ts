@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../src/model/config';
+import { findPreset } from '../src/presets';
+import type { MetricsEvent, ProbeEvent, RunConfig, StatusEvent, TrainerEvent } from '../src/protocol';
+import { Trainer } from './trainer';
+
+function tinyRun(overrides: Partial<RunConfig> = {}): RunConfig {
+  const preset = findPreset('e2e-tiny');
+  if (!preset) throw new Error('preset e2e-tiny not found');
+  return { ...structuredClone(preset.run), engine: 'cpu', ...overrides };
+}
+
+function collect(trainer: Trainer) {
+  const events: TrainerEvent[] = [];
+  void trainer.subscribe((e) => events.push(e));
+  return {
+    events,
+    metrics: () => events.filter((e): e is MetricsEvent => e.type === 'metrics'),
+    probes: () => events.filter((e): e is ProbeEvent => e.type === 'probe'),
+    statuses: () => events.filter((e): e is StatusEvent => e.type === 'status').map((e) => e.status),
+  };
+}
+
+describe('Trainer on the CPU engine', () => {
+  it('trains to max_steps and lowers the loss', async () => {
+    const trainer = new Trainer({ gpu: () => undefined, metricsIntervalMs: 0, probeIntervalMs: 1e9 });
+    const log = collect(trainer);
+    const info = await trainer.configure(tinyRun({ max_steps: 150 }));
+    expect(info.kind).toBe('cpu');
+    expect(info.parameterCount).toBeGreaterThan(0);
+
+    await trainer.start();
+    await trainer.finished();
+    const metrics = log.metrics();
+    expect(trainer.currentStep).toBe(150);
+    expect(metrics.at(-1)!.step).toBe(150);
+    expect(log.statuses()).toEqual(['idle', 'running', 'done']);
+
+    // Average the first and last ten reads; single steps are noisy.
+    const mean = (xs: MetricsEvent[]) => xs.reduce((s, m) => s + m.loss, 0) / xs.length;
+    const first = mean(metrics.slice(0, 10));
+    const last = mean(metrics.slice(-10));
+    expect(last).toBeLessThan(first * 0.8);
+    expect(metrics.every((m) => m.tokensPerSecond > 0 && Number.isFinite(m.msPerStep))).toBe(true);
+  });
+
+  it('probe reports delta and states per layer', async () => {
+    const trainer = new Trainer({ gpu: () => undefined });
+    const run = tinyRun({ model: { ...tinyRun().model, n_layer: 2 } });
+    await trainer.configure(run);
+    const probe = await trainer.probe();
+    const l = run.train.seq_len;
+    expect(probe.tokens).toHaveLength(l);
+    expect(probe.roles).toHaveLength(l);
+    expect(probe.delta).toHaveLength(2);
+    expect(probe.delta[1]).toHaveLength(l * probe.d_inner);
+    expect(probe.states[0]).toHaveLength(l * probe.d_inner * probe.d_state);
+    // Δ = softplus(·) is positive everywhere.
+    expect(Math.min(...probe.delta[0])).toBeGreaterThan(0);
+  });
+
+  it('pause stops the loop and start resumes it', async () => {
+    const trainer = new Trainer({ gpu: () => undefined, metricsIntervalMs: 0 });
+    const log = collect(trainer);
+    await trainer.configure(tinyRun());
+    await trainer.start();
+    await new Promise((r) => setTimeout(r, 200));
+    await trainer.pause();
+    const pausedAt = trainer.currentStep;
+    expect(pausedAt).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(trainer.currentStep).toBe(pausedAt);
+    expect(log.statuses().at(-1)).toBe('paused');
+
+    await trainer.start();
+    await new Promise((r) => setTimeout(r, 100));
+    await trainer.pause();
+    expect(trainer.currentStep).toBeGreaterThan(pausedAt);
+  });
+
+  it('reset restores the initial weights', async () => {
+    const trainer = new Trainer({ gpu: () => undefined });
+    const log = collect(trainer);
+    await trainer.configure(tinyRun({ max_steps: 20 }));
+    const initial = log.probes()[0];
+    await trainer.start();
+    await trainer.finished();
+    await trainer.reset();
+    expect(trainer.currentStep).toBe(0);
+    const afterReset = log.probes().at(-1)!;
+    expect(afterReset.step).toBe(0);
+    expect(Array.from(afterReset.delta[0])).toEqual(Array.from(initial.delta[0]));
+  });
+
+  it('configure rejects invalid fields by name', async () => {
+    const trainer = new Trainer({ gpu: () => undefined });
+    const bad = tinyRun();
+    bad.model = { ...bad.model, d_state: 0 };
+    bad.train = { ...bad.train, learning_rate: -1 };
+    const error = await trainer.configure(bad).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    const fields = (error as ConfigError).errors.map((e) => e.field);
+    expect(fields).toContain('d_state');
+    expect(fields).toContain('learning_rate');
+    expect((error as ConfigError).message).toContain('d_state = 0');
+  });
+
+  it('auto engine falls back to CPU with a reason', async () => {
+    const trainer = new Trainer({ gpu: () => undefined });
+    const info = await trainer.configure(tinyRun({ engine: 'auto' }));
+    expect(info.kind).toBe('cpu');
+    expect(info.fallbackReason).toMatch(/navigator\.gpu is missing/);
+  });
+});
