@@ -98,20 +98,22 @@ export function matmulForward(y: Vec, x: Vec, W: Vec, m: number, k: number, n: n
 export function matmulBackward(
   dx: Vec | null, dW: Vec, dy: Vec, x: Vec, W: Vec, m: number, k: number, n: number, accumulate: boolean,
 ): void {
-  if (dx) {
-    for (let i = 0; i < m; i++) {
+  // Loops run i, j, p so that the innermost loop walks rows of W, dW, x and dx contiguously.
+  const row = new Float64Array(k);
+  for (let i = 0; i < m; i++) {
+    row.fill(0);
+    for (let j = 0; j < n; j++) {
+      const g = dy[i * n + j];
+      if (g === 0) continue;
+      const w = j * k;
+      const xi = i * k;
       for (let p = 0; p < k; p++) {
-        let acc = 0;
-        for (let j = 0; j < n; j++) acc += dy[i * n + j] * W[j * k + p];
-        dx[i * k + p] = accumulate ? dx[i * k + p] + acc : acc;
+        row[p] += g * W[w + p];
+        dW[w + p] += g * x[xi + p];
       }
     }
-  }
-  for (let j = 0; j < n; j++) {
-    for (let p = 0; p < k; p++) {
-      let acc = 0;
-      for (let i = 0; i < m; i++) acc += dy[i * n + j] * x[i * k + p];
-      dW[j * k + p] += acc;
+    if (dx) {
+      for (let p = 0; p < k; p++) dx[i * k + p] = accumulate ? dx[i * k + p] + row[p] : row[p];
     }
   }
 }
@@ -191,13 +193,9 @@ export interface ScanInputs {
   deltaBias: Vec | null; // (d)
 }
 
-function scanIndexers(dims: ScanDims) {
-  const { l, d, n } = dims;
-  // Offset of element (bi, t, c, s) in B or C, for either layout.
-  const bcIndex = (variable: boolean) =>
-    variable ? (bi: number, t: number, _c: number, s: number) => (bi * l + t) * n + s
-      : (_bi: number, _t: number, c: number, s: number) => c * n + s;
-  return { bIdx: bcIndex(dims.variableB), cIdx: bcIndex(dims.variableC), tok: (bi: number, t: number, c: number) => (bi * l + t) * d + c };
+/** Offset of B or C at (bi, t, c, s = 0), for either layout. */
+function bcBase(variable: boolean, dims: ScanDims, bi: number, t: number, c: number): number {
+  return variable ? (bi * dims.l + t) * dims.n : c * dims.n;
 }
 
 /** Δ after bias and (optionally) softplus, for one element. */
@@ -218,19 +216,20 @@ export function selectiveScanForward(
   out: Vec, lastState: Vec | null, deltaOut: Vec | null, states: Vec | null, inp: ScanInputs, dims: ScanDims,
 ): void {
   const { b, l, d, n } = dims;
-  const { bIdx, cIdx, tok } = scanIndexers(dims);
   const h = new Float64Array(n);
   for (let bi = 0; bi < b; bi++) {
     for (let c = 0; c < d; c++) {
       h.fill(0);
       for (let t = 0; t < l; t++) {
-        const o = tok(bi, t, c);
+        const o = (bi * l + t) * d + c;
         const dt = scanDelta(inp, dims, o, c);
         const uv = inp.u[o];
+        const bo = bcBase(dims.variableB, dims, bi, t, c);
+        const co = bcBase(dims.variableC, dims, bi, t, c);
         let y = 0;
         for (let s = 0; s < n; s++) {
-          h[s] = Math.exp(dt * inp.A[c * n + s]) * h[s] + dt * inp.B[bIdx(bi, t, c, s)] * uv;
-          y += h[s] * inp.C[cIdx(bi, t, c, s)];
+          h[s] = Math.exp(dt * inp.A[c * n + s]) * h[s] + dt * inp.B[bo + s] * uv;
+          y += h[s] * inp.C[co + s];
           if (states) states[o * n + s] = h[s];
         }
         if (inp.D) y += inp.D[c] * uv;
@@ -260,7 +259,6 @@ export interface ScanGrads {
  */
 export function selectiveScanBackward(g: ScanGrads, dout: Vec, inp: ScanInputs, dims: ScanDims): void {
   const { b, l, d, n } = dims;
-  const { bIdx, cIdx, tok } = scanIndexers(dims);
   if (dims.variableB) g.dB.fill(0, 0, b * l * n);
   if (dims.variableC) g.dC.fill(0, 0, b * l * n);
   const hs = new Float64Array((l + 1) * n); // hs[t+1] = h_t, hs[0] = h_{-1} = 0
@@ -270,16 +268,19 @@ export function selectiveScanBackward(g: ScanGrads, dout: Vec, inp: ScanInputs, 
     for (let c = 0; c < d; c++) {
       hs.fill(0, 0, n);
       for (let t = 0; t < l; t++) {
-        const o = tok(bi, t, c);
+        const o = (bi * l + t) * d + c;
         const dt = scanDelta(inp, dims, o, c);
+        const bo = bcBase(dims.variableB, dims, bi, t, c);
         for (let s = 0; s < n; s++) {
-          hs[(t + 1) * n + s] = Math.exp(dt * inp.A[c * n + s]) * hs[t * n + s] + dt * inp.B[bIdx(bi, t, c, s)] * inp.u[o];
+          hs[(t + 1) * n + s] = Math.exp(dt * inp.A[c * n + s]) * hs[t * n + s] + dt * inp.B[bo + s] * inp.u[o];
         }
       }
 
       dh.fill(0);
       for (let t = l - 1; t >= 0; t--) {
-        const o = tok(bi, t, c);
+        const o = (bi * l + t) * d + c;
+        const bo = bcBase(dims.variableB, dims, bi, t, c);
+        const co = bcBase(dims.variableC, dims, bi, t, c);
         const raw = inp.delta[o] + (inp.deltaBias ? inp.deltaBias[c] : 0);
         const dt = dims.softplus ? softplus(raw) : raw;
         const uv = inp.u[o];
@@ -288,7 +289,7 @@ export function selectiveScanBackward(g: ScanGrads, dout: Vec, inp: ScanInputs, 
         let dy = dout[o];
         if (inp.z && g.dz) {
           let y = 0;
-          for (let s = 0; s < n; s++) y += hs[(t + 1) * n + s] * inp.C[cIdx(bi, t, c, s)];
+          for (let s = 0; s < n; s++) y += hs[(t + 1) * n + s] * inp.C[co + s];
           if (inp.D) y += inp.D[c] * uv;
           g.dz[o] = dy * y * siluGrad(inp.z[o]);
           dy *= silu(inp.z[o]);
@@ -306,14 +307,14 @@ export function selectiveScanBackward(g: ScanGrads, dout: Vec, inp: ScanInputs, 
           const hCur = hs[(t + 1) * n + s];
           const a = inp.A[c * n + s];
           const decay = Math.exp(dt * a);
-          const bv = inp.B[bIdx(bi, t, c, s)];
-          g.dC[cIdx(bi, t, c, s)] += dy * hCur;
-          dh[s] += dy * inp.C[cIdx(bi, t, c, s)];
+          const bv = inp.B[bo + s];
+          g.dC[co + s] += dy * hCur;
+          dh[s] += dy * inp.C[co + s];
 
           // h_t = exp(Δ a) h_{t−1} + Δ b u
           dDt += dh[s] * (a * decay * hPrev + bv * uv);
           g.dA[c * n + s] += dh[s] * dt * decay * hPrev;
-          g.dB[bIdx(bi, t, c, s)] += dh[s] * dt * uv;
+          g.dB[bo + s] += dh[s] * dt * uv;
           du += dh[s] * dt * bv;
           dh[s] *= decay;
         }
