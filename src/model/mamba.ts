@@ -7,9 +7,10 @@
  * WebGPU engine dispatches its kernels.
  */
 import type { ResolvedConfig } from './config';
+import { maskedLoss } from './loss';
 import { layerParamNames, type ParamLayout } from './params';
 import {
-  conv1dSiluBackward, conv1dSiluForward, crossEntropyForwardBackward, embeddingBackward, embeddingForward,
+  conv1dSiluBackward, conv1dSiluForward, embeddingBackward, embeddingForward,
   matmulBackward, matmulForward, rmsnormBackward, rmsnormForward, selectiveScanBackward, selectiveScanForward,
   type ScanDims, type ScanInputs, type Vec,
 } from './ops';
@@ -190,23 +191,9 @@ export class MambaModel {
    * Positions with mask 0 count for neither loss nor accuracy.
    */
   lossAndGrad(params: Vec, ids: Int32Array, targets: Int32Array, mask: Float32Array, b: number, l: number) {
-    const T = b * l;
-    const V = this.ctor;
     const fwd = this.forward(params, ids, b, l);
-    let maskSum = 0;
-    for (let j = 0; j < T; j++) maskSum += mask[j];
-    const scale = maskSum > 0 ? 1 / maskSum : 0;
-    const lossRows = new V(T);
-    const correct = new V(T);
-    const dlogits = new V(T * this.cfg.vocab_size);
-    crossEntropyForwardBackward(lossRows, correct, dlogits, fwd.logits, targets, mask, T, this.cfg.vocab_size, scale);
-    let loss = 0;
-    let hits = 0;
-    for (let j = 0; j < T; j++) {
-      loss += lossRows[j];
-      hits += correct[j];
-    }
-    const grads = this.backward(params, ids, fwd, dlogits, b, l);
-    return { loss: loss * scale, accuracy: maskSum > 0 ? hits / maskSum : 0, answerCount: maskSum, grads, fwd };
+    const r = maskedLoss(fwd.logits, targets, mask, b * l, this.cfg.vocab_size);
+    const grads = this.backward(params, ids, fwd, r.dlogits, b, l);
+    return { loss: r.loss, accuracy: r.accuracy, answerCount: r.answerCount, grads, fwd };
   }
 }

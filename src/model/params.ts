@@ -64,6 +64,11 @@ export function buildLayout(cfg: ResolvedConfig): ParamLayout {
   }
   specs.push(['norm_f.weight', [d_model], false]);
 
+  return layoutFromSpecs(specs);
+}
+
+/** Lays out [name, shape, decay] specs in order, each at an aligned offset. */
+export function layoutFromSpecs(specs: [string, number[], boolean][]): ParamLayout {
   const entries: ParamEntry[] = [];
   let offset = 0;
   let count = 0;
