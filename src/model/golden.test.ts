@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { assertClose } from '../testing/compare';
 import { resolveConfig } from './config';
 import { MambaModel } from './mamba';
+import { MambaDecoder } from './recurrent';
 import { selectiveScanBackward, selectiveScanForward, type ScanDims, type ScanInputs } from './ops';
 import { buildLayout, view } from './params';
 
@@ -158,4 +159,28 @@ describe('golden vectors', () => {
       else throw new Error(`${c.name}: unknown golden kind ${String(c.kind)}; add a checker for it`);
     });
   }
+});
+
+describe('recurrent inference', () => {
+  it('step by step reproduces golden logits', () => {
+    const c = cases.find((x) => x.kind === 'mamba_lm');
+    if (!c) throw new Error('no mamba_lm golden case in the fixtures');
+    const p = c.params as { config: { vocab_size: number; d_model: number; n_layer: number; d_state: number; expand: number; d_conv: number; dt_rank: number }; batch: number; seqlen: number };
+    const cfg = resolveConfig({ ...p.config });
+    const layout = buildLayout(cfg);
+    const params = new Float32Array(layout.totalSize);
+    for (const e of layout.entries) view(layout, params, e.name).set(c.inputs[e.name].data);
+
+    const { batch: b, seqlen: l } = p;
+    const ids = c.inputs.input_ids.data;
+    const decoder = new MambaDecoder(new MambaModel(cfg, layout), params, b);
+    const stateSize = decoder.stateSize;
+    const got = new Float32Array(b * l * cfg.vocab_size);
+    for (let t = 0; t < l; t++) {
+      const logits = decoder.step(Int32Array.from({ length: b }, (_, r) => ids[r * l + t]));
+      for (let r = 0; r < b; r++) got.set(logits.subarray(r * cfg.vocab_size, (r + 1) * cfg.vocab_size), (r * l + t) * cfg.vocab_size);
+      expect(decoder.stateSize).toBe(stateSize);
+    }
+    assertClose(`${c.name} step logits`, got, c.outputs.logits.data);
+  });
 });
