@@ -16,30 +16,30 @@ export const ROPE_BASE = 10000;
  * rotation's transpose is its inverse. out may alias x.
  */
 export function ropeForward(out: Vec, x: Vec, b: number, l: number, nHead: number, headDim: number, inverse = false): void {
-  const half = headDim >> 1;
   const width = nHead * headDim;
-  const sign = inverse ? -1 : 1;
   for (let bi = 0; bi < b; bi++) {
-    for (let t = 0; t < l; t++) {
-      for (let i = 0; i < half; i++) {
-        const angle = sign * t * Math.pow(ROPE_BASE, (-2 * i) / headDim);
-        const cos = Math.cos(angle);
-        const sin = Math.sin(angle);
-        for (let h = 0; h < nHead; h++) {
-          const o = (bi * l + t) * width + h * headDim + 2 * i;
-          const x0 = x[o];
-          const x1 = x[o + 1];
-          out[o] = x0 * cos - x1 * sin;
-          out[o + 1] = x0 * sin + x1 * cos;
-        }
-      }
+    for (let t = 0; t < l; t++) ropeRow(out, x, (bi * l + t) * width, nHead, headDim, inverse ? -t : t);
+  }
+}
+
+/** Rotates the nHead·headDim values of one token at offset o by position t (negative t rotates back). */
+export function ropeRow(out: Vec, x: Vec, o: number, nHead: number, headDim: number, t: number): void {
+  const half = headDim >> 1;
+  for (let i = 0; i < half; i++) {
+    const angle = t * Math.pow(ROPE_BASE, (-2 * i) / headDim);
+    const cos = Math.cos(angle);
+    const sin = Math.sin(angle);
+    for (let h = 0; h < nHead; h++) {
+      const e = o + h * headDim + 2 * i;
+      const x0 = x[e];
+      const x1 = x[e + 1];
+      out[e] = x0 * cos - x1 * sin;
+      out[e + 1] = x0 * sin + x1 * cos;
     }
   }
   // An odd head_dim leaves its last column unrotated.
   if (headDim % 2 === 1 && out !== x) {
-    for (let r = 0; r < b * l; r++) {
-      for (let h = 0; h < nHead; h++) out[r * width + h * headDim + headDim - 1] = x[r * width + h * headDim + headDim - 1];
-    }
+    for (let h = 0; h < nHead; h++) out[o + h * headDim + headDim - 1] = x[o + h * headDim + headDim - 1];
   }
 }
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { assertClose } from '../testing/compare';
 import { attentionForward, ropeForward } from './attentionOps';
 import { ConfigError } from './config';
+import { TransformerDecoder } from './kvcache';
 import { Rng } from './random';
 import {
   buildTransformerLayout, initTransformerParams, resolveTransformerConfig, TransformerModel, type PositionEncoding,
@@ -121,6 +122,31 @@ describe('transformer gradient', () => {
         }
       }
       expect(checked).toBe(layout.entries.length * 3);
+    });
+  }
+});
+
+describe('KV-cache decoding', () => {
+  for (const positions of ['rope', 'absolute'] as PositionEncoding[]) {
+    it(`step by step equals forward with ${positions}`, () => {
+      const cfg = resolveTransformerConfig({ vocab_size: 7, d_model: 8, n_layer: 2, n_head: 2, d_ff: 'auto', positions, max_len: 9 });
+      const layout = buildTransformerLayout(cfg);
+      const rng = new Rng(5);
+      const params = Float64Array.from(initTransformerParams(cfg, layout, 6));
+      for (let i = 0; i < params.length; i++) params[i] += 0.2 * rng.normal();
+      const [b, l] = [2, 9];
+      const ids = Int32Array.from({ length: b * l }, () => rng.int(cfg.vocab_size));
+      const model = new TransformerModel(cfg, layout, 'float64');
+      const want = model.forward(params, ids, b, l).logits;
+
+      const decoder = new TransformerDecoder(model, params, b, l);
+      const got = new Float64Array(want.length);
+      for (let t = 0; t < l; t++) {
+        const logits = decoder.step(Int32Array.from({ length: b }, (_, r) => ids[r * l + t]));
+        for (let r = 0; r < b; r++) got.set(logits.subarray(r * 7, (r + 1) * 7), (r * l + t) * 7);
+        expect(decoder.cacheSize).toBe(2 * cfg.n_layer * b * (t + 1) * cfg.d_model);
+      }
+      assertClose('decoded logits', got, want, { rtol: 1e-9, atolFactor: 1e-9 });
     });
   }
 });
