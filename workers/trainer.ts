@@ -114,7 +114,7 @@ export class Trainer implements TrainerApi {
     this.run = run;
     this.info = {
       kind: created.engine.kind,
-      description: created.engine.kind === 'webgpu' ? `WebGPU (${created.engine.description})` : 'CPU',
+      description: created.engine.description,
       fallbackReason: created.fallbackReason,
       parameterCount: layout.count,
     };

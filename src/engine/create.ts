@@ -14,7 +14,7 @@ export interface CreateEngineOptions {
 /** Raised when WebGPU was requested explicitly and cannot be used. */
 export class WebGpuUnavailableError extends Error {
   constructor(readonly reason: string) {
-    super(`WebGPU engine unavailable: ${reason}. Use the CPU engine, or a browser with WebGPU enabled (Chrome or Edge 113+).`);
+    super(`WebGPU engine unavailable: ${reason}. Choose the CPU engine, or run where WebGPU works: Chrome or Edge 113+, or Node with a Vulkan driver.`);
     this.name = 'WebGpuUnavailableError';
   }
 }

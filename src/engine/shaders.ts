@@ -11,8 +11,8 @@ let loading: Promise<void> | null = null;
 
 /**
  * Vite replaces the `import.meta.glob` call below with an object of the file
- * contents and defines `import.meta.env`; plain Node defines neither, which is
- * how this tells the two apart without calling an undefined function.
+ * contents and defines `import.meta.env`. Plain Node defines neither, so
+ * checking `import.meta.env` avoids calling an undefined function there.
  */
 function bundledSources(): Record<string, string> | null {
   if (!import.meta.env) return null;
@@ -28,7 +28,8 @@ async function readSourcesFromDisk(): Promise<void> {
   // A computed specifier keeps Vite from trying to bundle node:fs for the browser.
   const fsModule = 'node:fs/promises';
   const fs = (await import(/* @vite-ignore */ fsModule)) as typeof import('node:fs/promises');
-  const dir = new URL('../../shaders/', import.meta.url);
+  // Under Node this module runs from its source file, so the folder is two levels up.
+  const dir = new URL(/* @vite-ignore */ '../../shaders/', import.meta.url);
   const files = (await fs.readdir(dir)).filter((f) => f.endsWith('.wgsl'));
   for (const file of files) {
     if (!sources.has(stemOf(file))) sources.set(stemOf(file), await fs.readFile(new URL(file, dir), 'utf8'));

@@ -1,0 +1,229 @@
+/**
+ * The WebGPU engine: parameters, gradients, AdamW state and every activation
+ * live on the GPU, allocated once for the run's batch_size and seq_len. A step
+ * uploads the batch and the step uniform, then encodes forward, backward, clip
+ * and AdamW into one command buffer and submits it without waiting. Only
+ * readMetrics, probe and readParams read back.
+ */
+import type { ResolvedConfig, TrainConfig } from '../../model/config';
+import { ADAMW } from '../../model/optimizer';
+import { buildLayout, type ParamLayout } from '../../model/params';
+import type { Batch, Engine, ProbeResult, StepMetrics } from '../types';
+import { encodeCommands, GpuContext, readBuffers, type Command } from './context';
+import {
+  allocateForward, allocateTraining, forwardCommands, trainCommands, type ForwardBuffers, type TrainBuffers,
+} from './graph';
+import { stepUniformData } from './kernels';
+
+/** Checks that every id of a token array is a valid index into the vocabulary. */
+function checkIds(field: string, ids: Int32Array, vocab: number): void {
+  for (let i = 0; i < ids.length; i++) {
+    if (!(ids[i] >= 0 && ids[i] < vocab)) {
+      throw new RangeError(`${field}[${i}] = ${ids[i]} is outside the vocabulary: use ids from 0 to ${vocab - 1}`);
+    }
+  }
+}
+
+export class WebGpuEngine implements Engine {
+  readonly kind = 'webgpu' as const;
+  readonly description: string;
+  readonly layout: ParamLayout;
+  private readonly ctx: GpuContext;
+  private readonly params: GPUBuffer;
+  private readonly batchBuffers: ForwardBuffers;
+  private readonly trainBuffers: TrainBuffers;
+  private readonly probeBuffers: ForwardBuffers;
+  private stepCommands: Command[] = [];
+  private probeCommands: Command[] = [];
+  private failure: Error | null = null;
+  private disposed = false;
+  private readonly onUncapturedError = (event: GPUUncapturedErrorEvent) => {
+    this.fail(new Error(`WebGPU error: ${event.error.message}`));
+  };
+
+  private constructor(
+    private readonly device: GPUDevice,
+    adapterDescription: string,
+    readonly config: ResolvedConfig,
+    readonly train: TrainConfig,
+    initialParams: Float32Array,
+    private readonly onDeviceError?: (message: string) => void,
+  ) {
+    this.description = `WebGPU (${adapterDescription})`;
+    this.layout = buildLayout(config);
+    if (initialParams.length !== this.layout.totalSize) {
+      throw new Error(`initial parameters have ${initialParams.length} floats; the layout needs ${this.layout.totalSize}`);
+    }
+    device.addEventListener('uncapturederror', this.onUncapturedError);
+    device.lost.then((info) => {
+      if (!this.disposed) this.fail(new Error(`WebGPU device lost (${info.reason}): ${info.message || 'no message'}`));
+    });
+
+    this.ctx = new GpuContext(device);
+    this.params = this.ctx.upload('engine: params', initialParams);
+    this.batchBuffers = allocateForward(this.ctx, config, train.batch_size, train.seq_len, 'train');
+    this.trainBuffers = allocateTraining(this.ctx, config, this.layout, train.batch_size, train.seq_len);
+    // Probes run one sequence through buffers of their own, padded to seq_len. The model is causal,
+    // so the padding after the probe's tokens does not change the positions that are read back.
+    this.probeBuffers = allocateForward(this.ctx, config, 1, train.seq_len, 'probe');
+  }
+
+  /**
+   * Creates the engine and builds every pipeline; rejects with the kernel name and
+   * compiler messages when a shader fails. Takes ownership of the device:
+   * dispose() destroys it. Device loss and uncaptured errors go to onDeviceError
+   * and make every later call throw.
+   */
+  static async create(
+    device: GPUDevice, adapterDescription: string, config: ResolvedConfig, train: TrainConfig, initialParams: Float32Array,
+    onDeviceError?: (message: string) => void,
+  ): Promise<WebGpuEngine> {
+    const engine = new WebGpuEngine(device, adapterDescription, config, train, initialParams, onDeviceError);
+    try {
+      await engine.build();
+    } catch (err) {
+      engine.dispose();
+      throw err;
+    }
+    return engine;
+  }
+
+  private async build(): Promise<void> {
+    const { ctx, config, layout, params } = this;
+    this.stepCommands = [
+      ...(await forwardCommands(ctx, config, layout, params, this.batchBuffers, 'train')),
+      ...(await trainCommands(ctx, config, layout, params, this.batchBuffers, this.trainBuffers, {
+        weightDecay: this.train.weight_decay, gradClip: this.train.grad_clip,
+      })),
+    ];
+    this.probeCommands = await forwardCommands(ctx, config, layout, params, this.probeBuffers, 'probe');
+  }
+
+  /** Records the first failure; later errors usually follow from it, so only the first is reported. */
+  private fail(error: Error): void {
+    if (this.failure) return;
+    this.failure = error;
+    this.onDeviceError?.(error.message);
+  }
+
+  private checkUsable(): void {
+    if (this.disposed) throw new Error('the WebGPU engine was disposed; create a new engine');
+    if (this.failure) throw this.failure;
+  }
+
+  private submit(commands: readonly Command[], label: string): void {
+    const encoder = this.device.createCommandEncoder({ label });
+    encodeCommands(encoder, commands, `${label}: pass`);
+    this.device.queue.submit([encoder.finish()]);
+  }
+
+  step(batch: Batch, step: number, learningRate: number): void {
+    this.checkUsable();
+    const { batch_size: b, seq_len: l } = this.train;
+    const T = b * l;
+    if (batch.inputs.length !== T || batch.targets.length !== T || batch.mask.length !== T) {
+      throw new RangeError(
+        `batch has ${batch.inputs.length} inputs, ${batch.targets.length} targets and ${batch.mask.length} mask values; ` +
+        `batch_size · seq_len = ${T} of each is needed`,
+      );
+    }
+    if (!Number.isInteger(step) || step < 1) throw new RangeError(`step = ${step} is invalid: steps count from 1`);
+    checkIds('inputs', batch.inputs, this.config.vocab_size);
+    checkIds('targets', batch.targets, this.config.vocab_size);
+
+    let maskSum = 0;
+    for (let i = 0; i < T; i++) maskSum += batch.mask[i];
+    const queue = this.device.queue;
+    queue.writeBuffer(this.batchBuffers.ids, 0, batch.inputs);
+    queue.writeBuffer(this.trainBuffers.targets, 0, batch.targets);
+    queue.writeBuffer(this.trainBuffers.mask, 0, batch.mask);
+    queue.writeBuffer(this.trainBuffers.step, 0, stepUniformData({
+      learningRate, step, lossScale: maskSum > 0 ? 1 / maskSum : 0, beta1: ADAMW.beta1, beta2: ADAMW.beta2,
+    }));
+    this.submit(this.stepCommands, 'train step');
+  }
+
+  async flush(): Promise<void> {
+    this.checkUsable();
+    await this.device.queue.onSubmittedWorkDone();
+    // An uncaptured error or device loss reported while the work ran makes this call reject.
+    this.checkUsable();
+  }
+
+  async readMetrics(): Promise<StepMetrics> {
+    this.checkUsable();
+    const metrics = this.trainBuffers.metrics;
+    const [data] = await readBuffers(this.device, [{ buffer: metrics, size: 16 }], 'engine: metrics',
+      (encoder) => encoder.clearBuffer(metrics));
+    const [lossSum, correctSum, maskSum, steps] = new Float32Array(data);
+    return {
+      loss: maskSum > 0 ? lossSum / maskSum : NaN,
+      accuracy: maskSum > 0 ? correctSum / maskSum : NaN,
+      steps: Math.round(steps),
+    };
+  }
+
+  async probe(tokens: Int32Array): Promise<ProbeResult> {
+    this.checkUsable();
+    const l = tokens.length;
+    const { d_inner: di, d_state: n, vocab_size: vocab } = this.config;
+    if (l < 1 || l > this.train.seq_len) {
+      throw new RangeError(`probe length ${l} is invalid: use 1 to seq_len = ${this.train.seq_len} tokens`);
+    }
+    checkIds('probe tokens', tokens, vocab);
+
+    const padded = new Int32Array(this.train.seq_len);
+    padded.set(tokens);
+    this.device.queue.writeBuffer(this.probeBuffers.ids, 0, padded);
+    this.submit(this.probeCommands, 'probe forward');
+
+    // Batch row 0 is the start of each buffer, so the first l positions are a prefix.
+    const ranges = [
+      ...this.probeBuffers.layers.flatMap((layer) => [
+        { buffer: layer.delta, size: l * di * 4 },
+        { buffer: layer.states, size: l * di * n * 4 },
+      ]),
+      { buffer: this.probeBuffers.logits, size: l * vocab * 4 },
+    ];
+    const data = await readBuffers(this.device, ranges, 'engine: probe');
+    const delta = this.probeBuffers.layers.map((_, i) => new Float32Array(data[2 * i]));
+    const states = this.probeBuffers.layers.map((_, i) => new Float32Array(data[2 * i + 1]));
+    const logits = new Float32Array(data[data.length - 1]);
+
+    // Ties go to the lowest index, as in the CPU engine.
+    const predictions = new Int32Array(l);
+    for (let t = 0; t < l; t++) {
+      let best = 0;
+      for (let v = 1; v < vocab; v++) if (logits[t * vocab + v] > logits[t * vocab + best]) best = v;
+      predictions[t] = best;
+    }
+    return { delta, states, predictions };
+  }
+
+  async readParams(): Promise<Float32Array> {
+    this.checkUsable();
+    const [data] = await readBuffers(this.device, [{ buffer: this.params, size: this.layout.totalSize * 4 }], 'engine: params');
+    return new Float32Array(data);
+  }
+
+  /** Gradient norm before clipping and the clip scale of the last step, for diagnostics. */
+  async readGradNorm(): Promise<{ norm: number; clipScale: number }> {
+    this.checkUsable();
+    const [data] = await readBuffers(this.device, [{ buffer: this.trainBuffers.clip, size: 8 }], 'engine: clip');
+    const [clipScale, norm] = new Float32Array(data);
+    return { norm, clipScale };
+  }
+
+  /** Bytes of GPU memory held in buffers. */
+  get allocatedBytes(): number {
+    return this.ctx.allocatedBytes;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.device.removeEventListener('uncapturederror', this.onUncapturedError);
+    this.ctx.destroy();
+    this.device.destroy();
+  }
+}

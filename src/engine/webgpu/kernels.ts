@@ -1,0 +1,410 @@
+/**
+ * Typed wrappers of the WGSL kernels in shaders/. Each wrapper has the name of
+ * its CPU reference in src/model/ops.ts and the same argument order (outputs,
+ * then inputs, then sizes), preceded by the GpuContext. A wrapper compiles or
+ * reuses the pipeline, writes the call's sizes into a uniform buffer and
+ * returns dispatches that can be encoded every step without new allocations.
+ *
+ * Activations are whole buffers. Parameter and gradient tensors are TensorArgs:
+ * a buffer plus a float offset, which reaches the kernel as a uniform because a
+ * weight's row range generally does not start on a 256-byte boundary.
+ */
+import {
+  grid1d, spreadGroups, tensorOf, type Dispatch, type GpuContext, type Kernel, type KernelName, type Tensor,
+  type TensorArg, type UniformField,
+} from './context';
+
+/** Invocations per workgroup of the 1-D kernels; the WGSL default of the WG override. */
+export const WORKGROUP_SIZE = 64;
+/** Side of the square output tile of the matmul kernel (TILE × TILE invocations). */
+export const MATMUL_TILE = 8;
+
+/** Names the call site in labels, such as 'layers.0 in_proj x'. */
+export interface CallOptions {
+  label?: string;
+}
+
+function siteLabel(kernel: string, options: CallOptions | undefined, role: string): string {
+  return options?.label ? `${kernel}: ${options.label} ${role}` : `${kernel}: ${role}`;
+}
+
+async function makeDispatch(
+  ctx: GpuContext, name: KernelName, options: CallOptions | undefined, uniforms: UniformField[],
+  buffers: GPUBuffer[], workgroups: [number, number, number], constants: Record<string, number> = {},
+): Promise<Dispatch> {
+  const kernel: Kernel = await ctx.kernel(name, constants);
+  const uniform = ctx.uniform(siteLabel(name, options, 'sizes'), uniforms);
+  return {
+    kind: 'dispatch',
+    label: siteLabel(name, options, 'dispatch'),
+    pipeline: kernel.pipeline,
+    bindGroup: ctx.bindGroup(kernel, siteLabel(name, options, 'bind group'), [uniform, ...buffers]),
+    workgroups,
+  };
+}
+
+function sameBuffer(tensorNames: string, tensors: Tensor[]): GPUBuffer {
+  const buffer = tensors[0].buffer;
+  if (tensors.some((t) => t.buffer !== buffer)) throw new Error(`${tensorNames} must be in one buffer`);
+  return buffer;
+}
+
+// ---------------------------------------------------------------- embedding
+
+/** out (nTok, dim) = W[ids]; W is (vocab, dim) inside the parameter buffer. */
+export function embeddingForward(
+  ctx: GpuContext, out: GPUBuffer, ids: GPUBuffer, W: TensorArg, nTok: number, dim: number, options?: CallOptions,
+): Promise<Dispatch> {
+  const w = tensorOf(W);
+  return makeDispatch(ctx, 'embedding_forward', options, [nTok, dim, 0, w.offset], [out, ids, w.buffer],
+    grid1d(ctx.device, nTok * dim, WORKGROUP_SIZE));
+}
+
+/** dW[ids[t]] += dOut[t]; vocab sizes the dispatch, one invocation per element of dW. */
+export function embeddingBackward(
+  ctx: GpuContext, dW: TensorArg, dOut: GPUBuffer, ids: GPUBuffer, nTok: number, dim: number, vocab: number,
+  options?: CallOptions,
+): Promise<Dispatch> {
+  const dw = tensorOf(dW);
+  return makeDispatch(ctx, 'embedding_backward', options, [nTok, dim, vocab, dw.offset], [dw.buffer, dOut, ids],
+    grid1d(ctx.device, vocab * dim, WORKGROUP_SIZE));
+}
+
+// ---------------------------------------------------------------- RMSNorm
+
+export function rmsnormForward(
+  ctx: GpuContext, y: GPUBuffer, rstd: GPUBuffer, x: GPUBuffer, w: TensorArg, rows: number, dim: number,
+  options?: CallOptions,
+): Promise<Dispatch> {
+  const weight = tensorOf(w);
+  return makeDispatch(ctx, 'rmsnorm_forward', options, [rows, dim, weight.offset, 0], [y, rstd, x, weight.buffer],
+    grid1d(ctx.device, rows, WORKGROUP_SIZE));
+}
+
+/** dx += ∂L/∂x and dw += ∂L/∂w, as two dispatches. */
+export async function rmsnormBackward(
+  ctx: GpuContext, dx: GPUBuffer, dw: TensorArg, dy: GPUBuffer, x: GPUBuffer, w: TensorArg, rstd: GPUBuffer,
+  rows: number, dim: number, options?: CallOptions,
+): Promise<Dispatch[]> {
+  const weight = tensorOf(w);
+  const dWeight = tensorOf(dw);
+  return [
+    await makeDispatch(ctx, 'rmsnorm_backward_dx', options, [rows, dim, weight.offset, 0], [dx, dy, x, weight.buffer, rstd],
+      grid1d(ctx.device, rows, WORKGROUP_SIZE)),
+    await makeDispatch(ctx, 'rmsnorm_backward_dw', options, [rows, dim, dWeight.offset, 0], [dWeight.buffer, dy, x, rstd],
+      spreadGroups(ctx.device, dim, 'rmsnorm columns')),
+  ];
+}
+
+// ---------------------------------------------------------------- matmul
+
+/** C (m, n) (+)= A (m, k) · B (k, n) over strided views, as matmul.wgsl documents. */
+interface StridedProduct {
+  m: number;
+  n: number;
+  k: number;
+  accumulate: boolean;
+  aRowStride: number;
+  aColStride: number;
+  bRowStride: number;
+  bColStride: number;
+  cRowStride: number;
+}
+
+function stridedMatmul(
+  ctx: GpuContext, c: Tensor, a: Tensor, b: Tensor, p: StridedProduct, options: CallOptions | undefined, role: string,
+): Promise<Dispatch> {
+  const rowTiles = Math.ceil(p.m / MATMUL_TILE);
+  const maxGroups = ctx.device.limits.maxComputeWorkgroupsPerDimension;
+  const y = Math.min(rowTiles, maxGroups);
+  const z = Math.ceil(rowTiles / y);
+  const colTiles = Math.ceil(p.n / MATMUL_TILE);
+  if (z > maxGroups || colTiles > maxGroups) {
+    throw new RangeError(`matmul of ${p.m}×${p.k} by ${p.k}×${p.n} exceeds this device's dispatch limit: reduce batch_size, seq_len or the model size`);
+  }
+  const site = { label: options?.label ? `${options.label} ${role}` : role };
+  return makeDispatch(ctx, 'matmul', site, [
+    p.m, p.n, p.k, p.accumulate ? 1 : 0,
+    a.offset, p.aRowStride, p.aColStride,
+    b.offset, p.bRowStride, p.bColStride,
+    c.offset, p.cRowStride,
+  ], [c.buffer, a.buffer, b.buffer], [colTiles, y, z], { TILE: MATMUL_TILE });
+}
+
+/** Layout options of a linear layer whose weight rows or activation rows are a slice of something wider. */
+export interface LinearOptions extends CallOptions {
+  /** First row of W (rows, k) that this product uses; rows wRow..wRow+n. */
+  wRow?: number;
+  /** Row stride of x in floats; k when omitted. */
+  xRowStride?: number;
+  /** Row stride of y (and dy) in floats; n when omitted. */
+  yRowStride?: number;
+  /** Row stride of dx in floats; k when omitted. */
+  dxRowStride?: number;
+}
+
+/** y (m, n) = x (m, k) · Wᵀ with W rows wRow..wRow+n; y and x may be column slices of wider rows. */
+export function matmulForward(
+  ctx: GpuContext, y: TensorArg, x: TensorArg, W: TensorArg, m: number, k: number, n: number,
+  options: LinearOptions & { accumulate?: boolean } = {},
+): Promise<Dispatch> {
+  const w = tensorOf(W);
+  const wRows = { buffer: w.buffer, offset: w.offset + (options.wRow ?? 0) * k };
+  return stridedMatmul(ctx, tensorOf(y), tensorOf(x), wRows, {
+    m, n, k, accumulate: options.accumulate ?? false,
+    aRowStride: options.xRowStride ?? k, aColStride: 1,
+    bRowStride: 1, bColStride: k,
+    cRowStride: options.yRowStride ?? n,
+  }, options, 'y');
+}
+
+/**
+ * dx (m, k) = dy · W (or += with accumulate) and dW (n, k) += dyᵀ · x, over
+ * weight rows wRow..wRow+n; dx may be null when no input gradient is needed.
+ */
+export async function matmulBackward(
+  ctx: GpuContext, dx: TensorArg | null, dW: TensorArg, dy: TensorArg, x: TensorArg, W: TensorArg,
+  m: number, k: number, n: number, accumulate: boolean, options: LinearOptions = {},
+): Promise<Dispatch[]> {
+  const rowOffset = (options.wRow ?? 0) * k;
+  const w = tensorOf(W);
+  const dw = tensorOf(dW);
+  const dyRowStride = options.yRowStride ?? n;
+  const xRowStride = options.xRowStride ?? k;
+  const dispatches: Dispatch[] = [];
+  if (dx) {
+    dispatches.push(await stridedMatmul(ctx, tensorOf(dx), tensorOf(dy), { buffer: w.buffer, offset: w.offset + rowOffset }, {
+      m, n: k, k: n, accumulate,
+      aRowStride: dyRowStride, aColStride: 1,
+      bRowStride: k, bColStride: 1,
+      cRowStride: options.dxRowStride ?? k,
+    }, options, 'dx'));
+  }
+  dispatches.push(await stridedMatmul(ctx, { buffer: dw.buffer, offset: dw.offset + rowOffset }, tensorOf(dy), tensorOf(x), {
+    m: n, n: k, k: m, accumulate: true,
+    aRowStride: 1, aColStride: dyRowStride,
+    bRowStride: xRowStride, bColStride: 1,
+    cRowStride: k,
+  }, options, 'dW'));
+  return dispatches;
+}
+
+// ---------------------------------------------------------------- causal depthwise conv1d + SiLU
+
+/** pre, u (b, l, d) from x (b, l, d), w (d, 1, k) and bias (d); w and bias share the parameter buffer. */
+export function conv1dSiluForward(
+  ctx: GpuContext, pre: GPUBuffer, u: GPUBuffer, x: GPUBuffer, w: TensorArg, bias: TensorArg,
+  b: number, l: number, d: number, k: number, options?: CallOptions,
+): Promise<Dispatch> {
+  const weight = tensorOf(w);
+  const biasT = tensorOf(bias);
+  const params = sameBuffer('conv1d weight and bias', [weight, biasT]);
+  return makeDispatch(ctx, 'conv1d_silu_forward', options, [b, l, d, k, weight.offset, biasT.offset, 0, 0],
+    [pre, u, x, params], grid1d(ctx.device, b * l * d, WORKGROUP_SIZE));
+}
+
+/** dx overwritten; dw and dbias (in one gradient buffer) accumulate. */
+export async function conv1dSiluBackward(
+  ctx: GpuContext, dx: GPUBuffer, dw: TensorArg, dbias: TensorArg, du: GPUBuffer, pre: GPUBuffer, x: GPUBuffer,
+  w: TensorArg, b: number, l: number, d: number, k: number, options?: CallOptions,
+): Promise<Dispatch[]> {
+  const weight = tensorOf(w);
+  const dWeight = tensorOf(dw);
+  const dBias = tensorOf(dbias);
+  const grads = sameBuffer('conv1d weight and bias gradients', [dWeight, dBias]);
+  if (d > ctx.device.limits.maxComputeWorkgroupsPerDimension) throw new RangeError(`conv1d with d_inner = ${d} exceeds the dispatch limit`);
+  return [
+    await makeDispatch(ctx, 'conv1d_silu_backward_dx', options, [b, l, d, k, weight.offset, 0, 0, 0],
+      [dx, du, pre, weight.buffer], grid1d(ctx.device, b * l * d, WORKGROUP_SIZE)),
+    await makeDispatch(ctx, 'conv1d_silu_backward_dw', options, [b, l, d, k, dWeight.offset, dBias.offset, 0, 0],
+      [grads, du, pre, x], [k + 1, d, 1]),
+  ];
+}
+
+// ---------------------------------------------------------------- selective scan
+
+/** Sizes of one scan, and where B and C sit in the rows of x_proj's output. */
+export interface ScanShape {
+  b: number;
+  l: number;
+  d: number;
+  n: number;
+  /** Floats per token row of xdbl, dt_rank + 2 · d_state in the model. */
+  rowStride: number;
+  /** Column of B_t[0] within a row; dt_rank in the model. */
+  bColumn: number;
+  /** Column of C_t[0] within a row; dt_rank + d_state in the model. */
+  cColumn: number;
+}
+
+/** Scan inputs; A_log, D and deltaBias are tensors of the one parameter buffer. */
+export interface ScanTensors {
+  u: GPUBuffer;
+  /** Δ before bias and softplus (b, l, d). */
+  delta: GPUBuffer;
+  /** x_proj's output (b, l, rowStride), holding B and C. */
+  xdbl: GPUBuffer;
+  A_log: TensorArg;
+  D: TensorArg;
+  deltaBias: TensorArg;
+}
+
+/** Largest d_state of the scan's private arrays (MAX_STATE in selective_scan.wgsl). */
+export const SCAN_MAX_STATE = 64;
+
+function scanUniforms(inp: ScanTensors, dims: ScanShape): { uniforms: UniformField[]; params: GPUBuffer } {
+  if (dims.n > SCAN_MAX_STATE) throw new RangeError(`d_state = ${dims.n} is over the scan's limit of ${SCAN_MAX_STATE}`);
+  const aLog = tensorOf(inp.A_log);
+  const D = tensorOf(inp.D);
+  const bias = tensorOf(inp.deltaBias);
+  const params = sameBuffer('A_log, D and dt_proj.bias', [aLog, D, bias]);
+  const { b, l, d, n, rowStride, bColumn, cColumn } = dims;
+  return { uniforms: [b, l, d, n, rowStride, bColumn, cColumn, aLog.offset, D.offset, bias.offset, 0, 0], params };
+}
+
+/**
+ * y (b, l, d) = C_t · h_t + D u_t before the gate; deltaOut (b, l, d) is Δ after
+ * bias and softplus; states (b, l, d, n) every h_t.
+ */
+export function selectiveScanForward(
+  ctx: GpuContext, y: GPUBuffer, deltaOut: GPUBuffer, states: GPUBuffer, inp: ScanTensors, dims: ScanShape,
+  options?: CallOptions,
+): Promise<Dispatch> {
+  const { uniforms, params } = scanUniforms(inp, dims);
+  return makeDispatch(ctx, 'selective_scan_forward', options, uniforms,
+    [y, deltaOut, states, params, inp.u, inp.delta, inp.xdbl], grid1d(ctx.device, dims.b * dims.d, WORKGROUP_SIZE));
+}
+
+/** Outputs of the scan's backward pass; every one is overwritten. */
+export interface ScanGradTensors {
+  du: GPUBuffer;
+  /** Gradient of Δ before bias and softplus (b, l, d). */
+  dDelta: GPUBuffer;
+  /** Receives ∂L/∂B and ∂L/∂C in the B and C columns of its (b, l, rowStride) rows. */
+  dXdbl: GPUBuffer;
+  /** Per-batch ∂L/∂A_log (b, d, n); reduce over b with reduceRows. */
+  dALogPartial: GPUBuffer;
+}
+
+/** Backward of selectiveScanForward given dy, the gradient of its ungated output. */
+export async function selectiveScanBackward(
+  ctx: GpuContext, g: ScanGradTensors, dy: GPUBuffer, states: GPUBuffer, inp: ScanTensors, dims: ScanShape,
+  options?: CallOptions,
+): Promise<Dispatch[]> {
+  const { uniforms, params } = scanUniforms(inp, dims);
+  return [
+    await makeDispatch(ctx, 'selective_scan_backward', options, uniforms,
+      [g.du, g.dDelta, states, params, inp.u, inp.delta, inp.xdbl, dy], grid1d(ctx.device, dims.b * dims.d, WORKGROUP_SIZE)),
+    await makeDispatch(ctx, 'selective_scan_backward_bc', options, uniforms,
+      [g.dXdbl, g.dALogPartial, states, params, inp.u, inp.delta, inp.xdbl, dy], grid1d(ctx.device, dims.b * dims.n, WORKGROUP_SIZE)),
+  ];
+}
+
+// ---------------------------------------------------------------- gate
+
+/** out = y ⊙ SiLU(z) over count elements. */
+export function siluGateForward(
+  ctx: GpuContext, out: GPUBuffer, y: GPUBuffer, z: GPUBuffer, count: number, options?: CallOptions,
+): Promise<Dispatch> {
+  return makeDispatch(ctx, 'silu_gate_forward', options, [count, 0, 0, 0], [out, y, z], grid1d(ctx.device, count, WORKGROUP_SIZE));
+}
+
+/** dy = dout ⊙ SiLU(z) and dz = dout ⊙ y ⊙ SiLU'(z), both overwritten. */
+export function siluGateBackward(
+  ctx: GpuContext, dy: GPUBuffer, dz: GPUBuffer, dout: GPUBuffer, y: GPUBuffer, z: GPUBuffer, count: number,
+  options?: CallOptions,
+): Promise<Dispatch> {
+  return makeDispatch(ctx, 'silu_gate_backward', options, [count, 0, 0, 0], [dy, dz, dout, y, z], grid1d(ctx.device, count, WORKGROUP_SIZE));
+}
+
+// ---------------------------------------------------------------- cross-entropy
+
+/**
+ * Per-row loss, correct flag and dlogits; the loss scale (1 / Σ mask) comes from
+ * the step uniform, which the host rewrites before every step.
+ */
+export function crossEntropyForwardBackward(
+  ctx: GpuContext, lossRows: GPUBuffer, correct: GPUBuffer, dlogits: GPUBuffer, logits: GPUBuffer, targets: GPUBuffer,
+  mask: GPUBuffer, rows: number, vocab: number, step: GPUBuffer, options?: CallOptions,
+): Promise<Dispatch> {
+  return makeDispatch(ctx, 'cross_entropy_forward_backward', options, [rows, vocab, 0, 0],
+    [step, lossRows, correct, dlogits, logits, targets, mask], grid1d(ctx.device, rows, WORKGROUP_SIZE));
+}
+
+// ---------------------------------------------------------------- reductions
+
+/** out[j] += Σ_r a[r, j] (· b[r, j] when b is given) over a (rows, cols). */
+export function reduceRows(
+  ctx: GpuContext, out: TensorArg, a: GPUBuffer, b: GPUBuffer | null, rows: number, cols: number, options?: CallOptions,
+): Promise<Dispatch> {
+  const o = tensorOf(out);
+  return makeDispatch(ctx, 'reduce_rows', options, [rows, cols, o.offset, b ? 1 : 0], [o.buffer, a, b ?? a],
+    spreadGroups(ctx.device, cols, 'reduced columns'));
+}
+
+/** Workgroups of the first pass of sumOfSquares; the second pass sums their partials. */
+const NORM_PARTIALS = 256;
+
+/**
+ * Global gradient norm and clip scale on the GPU: clip[0] = min(1, gradClip / (‖g‖ + 1e-6)),
+ * or 1 when gradClip is 0, and clip[1] = ‖g‖. Creates its buffer of partial sums.
+ */
+export async function sumOfSquares(
+  ctx: GpuContext, clip: GPUBuffer, grads: GPUBuffer, count: number, gradClip: number, options?: CallOptions,
+): Promise<Dispatch[]> {
+  const partialCount = Math.min(NORM_PARTIALS, Math.max(1, Math.ceil(count / WORKGROUP_SIZE)));
+  const partials = ctx.createStorage(`sum_of_squares_partial: ${options?.label ?? ''} partials`.trim(), partialCount);
+  const uniforms: UniformField[] = [count, partialCount, { f32: gradClip }, 0];
+  return [
+    await makeDispatch(ctx, 'sum_of_squares_partial', options, uniforms, [partials, grads], [partialCount, 1, 1]),
+    await makeDispatch(ctx, 'clip_scale', options, uniforms, [clip, partials], [1, 1, 1]),
+  ];
+}
+
+/** metrics (4) += (Σ lossRows, Σ correct, Σ mask, 1 step). */
+export function metricsAccumulate(
+  ctx: GpuContext, metrics: GPUBuffer, lossRows: GPUBuffer, correct: GPUBuffer, mask: GPUBuffer, rows: number,
+  options?: CallOptions,
+): Promise<Dispatch> {
+  return makeDispatch(ctx, 'metrics_accumulate', options, [rows, 0, 0, 0], [metrics, lossRows, correct, mask], [1, 1, 1]);
+}
+
+// ---------------------------------------------------------------- optimizer
+
+export interface AdamWConstants {
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+}
+
+/** Builds one AdamW step over count floats; the learning rate and bias corrections come from the step uniform. */
+export function adamwUpdate(
+  ctx: GpuContext, params: GPUBuffer, m: GPUBuffer, v: GPUBuffer, grads: GPUBuffer, decayFlags: GPUBuffer,
+  clip: GPUBuffer, count: number, hp: AdamWConstants, step: GPUBuffer, options?: CallOptions,
+): Promise<Dispatch> {
+  const uniforms: UniformField[] = [count, { f32: hp.beta1 }, { f32: hp.beta2 }, { f32: hp.eps }, { f32: hp.weightDecay }, 0, 0, 0];
+  return makeDispatch(ctx, 'adamw_update', options, uniforms, [step, params, m, v, grads, decayFlags, clip],
+    grid1d(ctx.device, count, WORKGROUP_SIZE));
+}
+
+/** Values of the per-step uniform that cross_entropy.wgsl and adamw.wgsl read. */
+export interface StepValues {
+  learningRate: number;
+  /** Optimizer step, counting from 1. */
+  step: number;
+  /** 1 / Σ mask, or 0 when the batch has no answer positions. */
+  lossScale: number;
+  beta1: number;
+  beta2: number;
+}
+
+/** Packs the per-step uniform: learning rate, bias corrections 1 − β^step, loss scale. */
+export function stepUniformData(values: StepValues): Float32Array {
+  return new Float32Array([
+    values.learningRate,
+    1 - values.beta1 ** values.step,
+    1 - values.beta2 ** values.step,
+    values.lossScale,
+  ]);
+}
