@@ -1,0 +1,89 @@
+/**
+ * The run config slice: the last valid RunConfig, the text of every input, and the
+ * messages for inputs and link values that were rejected. The trainer only ever
+ * receives `run`, which is valid by construction.
+ */
+import type { StateCreator } from 'zustand';
+import { DEFAULT_PRESET, findPreset } from '../presets';
+import type { EnginePreference, RunConfig } from '../protocol';
+import type { TaskKind } from '../tasks';
+import { fieldTexts, runFromTexts, validateRunFields, type FieldErrors, type FieldKey, type FieldTexts } from './fields';
+import type { AppState, AppMiddleware } from './types';
+import { copyRun, decodeRunQuery, withTaskKind, type LinkErrors } from './url';
+
+export interface ConfigSlice {
+  /** The last valid config; the one the trainer runs and the URL mirrors. */
+  run: RunConfig;
+  /** Text of each input, which may be invalid. */
+  texts: FieldTexts;
+  /** Messages for inputs whose text is invalid; while any is set, `run` does not follow the inputs. */
+  fieldErrors: FieldErrors;
+  /** Messages for values in the opening link that were rejected. */
+  linkErrors: LinkErrors;
+  setFieldText(key: FieldKey, text: string): void;
+  setTaskKind(kind: TaskKind): void;
+  choosePreset(name: string): void;
+  setEnginePreference(engine: EnginePreference): void;
+  /** Replaces the config with the one in a query string, such as location.search. */
+  loadQuery(search: string): void;
+  resetConfig(): void;
+}
+
+function initialConfig(): Pick<ConfigSlice, 'run' | 'texts' | 'fieldErrors' | 'linkErrors'> {
+  const run = copyRun(findPreset(DEFAULT_PRESET)!.run);
+  return { run, texts: fieldTexts(run), fieldErrors: {}, linkErrors: {} };
+}
+
+function withoutKey<K extends string>(record: Partial<Record<K, string>>, key: K): Partial<Record<K, string>> {
+  if (!(key in record)) return record;
+  const copy = { ...record };
+  delete copy[key];
+  return copy;
+}
+
+export const createConfigSlice: StateCreator<AppState, AppMiddleware, [], ConfigSlice> = (set, get) => ({
+  ...initialConfig(),
+
+  setFieldText(key, text) {
+    const { run: current, linkErrors } = get();
+    const texts = { ...get().texts, [key]: text };
+    const { run, errors } = runFromTexts(current, texts);
+    const valid = Object.keys(errors).length === 0;
+    set({
+      texts,
+      fieldErrors: errors,
+      linkErrors: withoutKey(linkErrors, key),
+      ...(valid ? { run } : {}),
+    });
+  },
+
+  setTaskKind(kind) {
+    const run = withTaskKind(get().run, kind);
+    set({
+      run,
+      texts: fieldTexts(run),
+      fieldErrors: validateRunFields(run),
+      linkErrors: withoutKey(get().linkErrors, 'task'),
+    });
+  },
+
+  choosePreset(name) {
+    const preset = findPreset(name);
+    if (!preset) return;
+    const run = copyRun(preset.run);
+    set({ run, texts: fieldTexts(run), fieldErrors: {}, linkErrors: {} });
+  },
+
+  setEnginePreference(engine) {
+    set({ run: { ...get().run, engine }, linkErrors: withoutKey(get().linkErrors, 'engine') });
+  },
+
+  loadQuery(search) {
+    const { run, errors } = decodeRunQuery(search);
+    set({ run, texts: fieldTexts(run), fieldErrors: validateRunFields(run), linkErrors: errors });
+  },
+
+  resetConfig() {
+    set(initialConfig());
+  },
+});

@@ -1,0 +1,203 @@
+/**
+ * The editable numeric fields of a run config: where each lives in RunConfig, its
+ * validation rule, and how the text typed into it is checked. Pure functions with no
+ * DOM or store, shared by the config slice and the URL codec.
+ */
+import { checkField, ConfigError, MODEL_RULES, resolveConfig, TRAIN_RULES, validateTrainConfig, type FieldRule } from '../model/config';
+import type { RunConfig } from '../protocol';
+import { validateTask, type TaskKind } from '../tasks';
+
+export type FieldKey =
+  | 'vocab_size'
+  | 'n_data'
+  | 'd_model'
+  | 'n_layer'
+  | 'd_state'
+  | 'expand'
+  | 'd_conv'
+  | 'learning_rate'
+  | 'batch_size'
+  | 'seq_len'
+  | 'seed'
+  | 'weight_decay'
+  | 'grad_clip'
+  | 'max_steps';
+
+export interface FieldSpec {
+  key: FieldKey;
+  /** Short help shown next to the name, such as "width of the residual stream". */
+  help: string;
+  group: 'task' | 'model' | 'training' | 'advanced';
+  rule: FieldRule;
+  /** Tasks that have this field; undefined means every task. */
+  tasks?: TaskKind[];
+  read(run: RunConfig): number;
+  write(run: RunConfig, value: number): RunConfig;
+}
+
+/** Rule for n_data here matches the task's own check, which also bounds it by seq_len / 2. */
+const N_DATA_RULE: FieldRule = { min: 1, max: 4096, integer: true, example: 4, label: 'data tokens per sequence' };
+
+/** The trainer accepts any non-negative integer; the upper bound here only catches typing mistakes. */
+export const MAX_STEPS_RULE: FieldRule = { min: 0, max: 10_000_000, integer: true, example: 2000, label: 'maximum steps' };
+
+function modelField(key: Exclude<keyof typeof MODEL_RULES, 'vocab_size'>, help: string, group: FieldSpec['group']): FieldSpec {
+  return {
+    key,
+    help,
+    group,
+    rule: MODEL_RULES[key],
+    read: (run) => run.model[key],
+    write: (run, value) => ({ ...run, model: { ...run.model, [key]: value } }),
+  };
+}
+
+function trainField(key: keyof typeof TRAIN_RULES, help: string, group: FieldSpec['group']): FieldSpec {
+  return {
+    key,
+    help,
+    group,
+    rule: TRAIN_RULES[key],
+    read: (run) => run.train[key],
+    write: (run, value) => ({ ...run, train: { ...run.train, [key]: value } }),
+  };
+}
+
+export const FIELDS: FieldSpec[] = [
+  {
+    key: 'vocab_size',
+    help: 'tokens in the vocabulary',
+    group: 'task',
+    rule: MODEL_RULES.vocab_size,
+    read: (run) => run.task.vocab_size,
+    // The model's embedding must match the task's vocabulary, so both change together.
+    write: (run, value) => ({
+      ...run,
+      task: { ...run.task, vocab_size: value },
+      model: { ...run.model, vocab_size: value },
+    }),
+  },
+  {
+    key: 'n_data',
+    help: 'data tokens to copy per sequence',
+    group: 'task',
+    rule: N_DATA_RULE,
+    tasks: ['selective-copying'],
+    read: (run) => (run.task.kind === 'selective-copying' ? run.task.n_data : NaN),
+    write: (run, value) => (run.task.kind === 'selective-copying' ? { ...run, task: { ...run.task, n_data: value } } : run),
+  },
+  modelField('d_model', 'width of the residual stream', 'model'),
+  modelField('n_layer', 'Mamba blocks', 'model'),
+  modelField('d_state', 'state size per channel', 'model'),
+  modelField('expand', 'd_inner = expand · d_model', 'model'),
+  trainField('learning_rate', 'AdamW step size', 'training'),
+  trainField('batch_size', 'sequences per step', 'training'),
+  trainField('seq_len', 'tokens per sequence', 'training'),
+  trainField('seed', 'initial weights and data', 'training'),
+  modelField('d_conv', 'causal convolution width', 'advanced'),
+  trainField('weight_decay', 'AdamW weight decay', 'advanced'),
+  trainField('grad_clip', 'gradient norm clip, 0 for none', 'advanced'),
+  {
+    key: 'max_steps',
+    help: 'stop after this many steps, 0 for no limit',
+    group: 'advanced',
+    rule: MAX_STEPS_RULE,
+    read: (run) => run.max_steps,
+    write: (run, value) => ({ ...run, max_steps: value }),
+  },
+];
+
+export const FIELD_KEYS: FieldKey[] = FIELDS.map((field) => field.key);
+
+export function fieldSpec(key: FieldKey): FieldSpec {
+  const spec = FIELDS.find((field) => field.key === key);
+  if (!spec) throw new RangeError(`field ${key} is unknown`);
+  return spec;
+}
+
+/** Fields shown for a task kind. */
+export function fieldsForTask(kind: TaskKind): FieldSpec[] {
+  return FIELDS.filter((field) => !field.tasks || field.tasks.includes(kind));
+}
+
+export type FieldTexts = Partial<Record<FieldKey, string>>;
+export type FieldErrors = Partial<Record<FieldKey, string>>;
+
+/** Formats a field's value the way it is shown in the input and in URLs. */
+export function formatFieldValue(value: number): string {
+  return Number.isFinite(value) ? String(value) : '';
+}
+
+/** Returns the text of every field of a run, as the inputs show them. */
+export function fieldTexts(run: RunConfig): FieldTexts {
+  const texts: FieldTexts = {};
+  for (const field of fieldsForTask(run.task.kind)) texts[field.key] = formatFieldValue(field.read(run));
+  return texts;
+}
+
+/**
+ * Parses the text of one field. Returns the number, or an error message that quotes the
+ * text and the allowed range when it is empty or not a number. Range checks happen in
+ * validateRunFields, with the other fields.
+ */
+export function parseFieldText(key: FieldKey, text: string): { value: number } | { error: string } {
+  const rule = fieldSpec(key).rule;
+  const trimmed = text.trim();
+  const fix = `use ${rule.integer ? 'an integer' : 'a number'} from ${rule.min} to ${rule.max}, such as ${rule.example}`;
+  if (trimmed === '') return { error: `${key} is empty: ${fix}` };
+  const value = Number(trimmed);
+  if (!Number.isFinite(value)) return { error: `${key} = "${trimmed}" is not a number: ${fix}` };
+  return { value };
+}
+
+/**
+ * Checks a whole run and returns one message per failing field: each field against its
+ * rule, then the model and training checks from src/model/config and the task's own
+ * checks, which also catch fields that conflict, such as n_data against seq_len.
+ */
+export function validateRunFields(run: RunConfig): FieldErrors {
+  const errors: FieldErrors = {};
+  const add = (field: string, message: string) => {
+    if (isFieldKey(field) && !errors[field]) errors[field] = message;
+  };
+
+  for (const field of fieldsForTask(run.task.kind)) {
+    const message = checkField(field.key, field.read(run), field.rule);
+    if (message) add(field.key, message);
+  }
+
+  for (const check of [() => resolveConfig(run.model), () => validateTrainConfig(run.train)]) {
+    try {
+      check();
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      for (const fieldError of error.errors) add(fieldError.field, fieldError.message);
+    }
+  }
+
+  for (const fieldError of validateTask(run.task, run.train.seq_len)) add(fieldError.field, fieldError.message);
+  return errors;
+}
+
+export function isFieldKey(name: string): name is FieldKey {
+  return (FIELD_KEYS as string[]).includes(name);
+}
+
+/**
+ * Builds a run from the texts of the inputs on top of `base`, the last valid run.
+ * Returns the run and one message per failing field; the run is valid only when
+ * there are no errors. A text that is not a number keeps its own message.
+ */
+export function runFromTexts(base: RunConfig, texts: FieldTexts): { run: RunConfig; errors: FieldErrors } {
+  const parseErrors: FieldErrors = {};
+  let run = base;
+  for (const field of fieldsForTask(base.task.kind)) {
+    const text = texts[field.key];
+    if (text === undefined) continue;
+    const parsed = parseFieldText(field.key, text);
+    if ('error' in parsed) parseErrors[field.key] = parsed.error;
+    else run = field.write(run, parsed.value);
+  }
+  const errors = { ...validateRunFields(run), ...parseErrors };
+  return { run, errors };
+}

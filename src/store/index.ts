@@ -1,0 +1,28 @@
+/**
+ * The app's one zustand store, combined from its slices once, with middleware only
+ * here. Components select narrowly from it.
+ */
+import { create } from 'zustand';
+import { subscribeWithSelector } from 'zustand/middleware';
+import { createConfigSlice } from './configSlice';
+import { createRunSlice } from './runSlice';
+import type { AppState } from './types';
+import { createViewSlice } from './viewSlice';
+
+export type { AppState } from './types';
+
+export const useAppStore = create<AppState>()(
+  subscribeWithSelector((...args) => ({
+    ...createConfigSlice(...args),
+    ...createRunSlice(...args),
+    ...createViewSlice(...args),
+  })),
+);
+
+/** Puts every slice back to its initial state; for tests. */
+export function resetStore(): void {
+  const state = useAppStore.getState();
+  state.resetConfig();
+  state.resetRunSlice();
+  state.resetView();
+}

@@ -1,0 +1,9 @@
+import type { ConfigSlice } from './configSlice';
+import type { RunSlice } from './runSlice';
+import type { ViewSlice } from './viewSlice';
+
+/** The combined store: one slice per concern. */
+export type AppState = ConfigSlice & RunSlice & ViewSlice;
+
+/** Middleware applied once, on the combined store. */
+export type AppMiddleware = [['zustand/subscribeWithSelector', never]];

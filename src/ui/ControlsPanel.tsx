@@ -1,0 +1,132 @@
+import { useMemo } from 'react';
+import { useAppStore } from '../store';
+import { fieldsForTask, type FieldSpec } from '../store/fields';
+import { ENGINE_PREFERENCES, withTaskKind } from '../store/url';
+import { findPreset, PRESETS } from '../presets';
+import type { EnginePreference } from '../protocol';
+import { TASK_KINDS, taskLabel, type TaskKind } from '../tasks';
+import { NumberField } from './NumberField';
+import { RunButtons } from './RunButtons';
+
+const ENGINE_LABELS: Record<EnginePreference, string> = {
+  auto: 'Auto: WebGPU when available',
+  webgpu: 'WebGPU only',
+  cpu: 'CPU',
+};
+
+const GROUPS: { group: FieldSpec['group']; title: string }[] = [
+  { group: 'task', title: 'Task' },
+  { group: 'model', title: 'Model' },
+  { group: 'training', title: 'Training' },
+];
+
+/** Renders the left panel: the run buttons, preset, task, engine and every field. */
+export function ControlsPanel() {
+  const run = useAppStore((state) => state.run);
+  const status = useAppStore((state) => state.status);
+  const linkErrors = useAppStore((state) => state.linkErrors);
+  const choosePreset = useAppStore((state) => state.choosePreset);
+  const setTaskKind = useAppStore((state) => state.setTaskKind);
+  const setEnginePreference = useAppStore((state) => state.setEnginePreference);
+
+  const locked = status === 'running';
+  const preset = findPreset(run.preset);
+  // The engine is where the run trains, not what it trains, so it does not count as a change.
+  const modified = useMemo(
+    () => preset !== undefined && JSON.stringify({ ...preset.run, engine: run.engine }) !== JSON.stringify(run),
+    [preset, run],
+  );
+  const fields = fieldsForTask(run.task.kind);
+  const linkErrorCount = Object.keys(linkErrors).length;
+  // Open the advanced group when the link set a value there that was rejected, so its message shows.
+  const advancedLinkError =
+    linkErrors.engine !== undefined || fields.some((field) => field.group === 'advanced' && linkErrors[field.key] !== undefined);
+
+  return (
+    <aside className="controls panel" aria-label="Run settings">
+      {linkErrorCount > 0 && (
+        <p className="link-summary" role="alert">
+          The link had {linkErrorCount === 1 ? 'a value' : `${linkErrorCount} values`} that could not be used. Each one is
+          marked below with the value used instead.
+        </p>
+      )}
+
+      <RunButtons />
+
+      <div className="field">
+        <div className="field-label">
+          <label htmlFor="preset-select" className="field-name">
+            Preset
+          </label>
+          {modified && <span className="field-help">modified</span>}
+        </div>
+        <select id="preset-select" value={run.preset} disabled={locked} onChange={(event) => choosePreset(event.target.value)}>
+          {PRESETS.map((p) => (
+            <option key={p.name} value={p.name}>
+              {p.label}
+            </option>
+          ))}
+        </select>
+        {linkErrors.preset && <p className="field-message">From the link: {linkErrors.preset}. Using {preset?.label}.</p>}
+        {preset && <p className="preset-description">{preset.description}</p>}
+      </div>
+
+      <div className="field">
+        <div className="field-label">
+          <label htmlFor="task-select" className="field-name">
+            Task
+          </label>
+        </div>
+        <select id="task-select" value={run.task.kind} disabled={locked} onChange={(event) => setTaskKind(event.target.value as TaskKind)}>
+          {TASK_KINDS.map((kind) => (
+            <option key={kind} value={kind}>
+              {taskLabel(withTaskKind(run, kind).task)}
+            </option>
+          ))}
+        </select>
+        {linkErrors.task && <p className="field-message">From the link: {linkErrors.task}.</p>}
+      </div>
+
+      {GROUPS.map(({ group, title }) => (
+        <fieldset key={group} className="field-group">
+          <legend>{title}</legend>
+          {fields
+            .filter((field) => field.group === group)
+            .map((field) => (
+              <NumberField key={field.key} fieldKey={field.key} disabled={locked} />
+            ))}
+        </fieldset>
+      ))}
+
+      <details className="field-group advanced" open={advancedLinkError ? true : undefined}>
+        <summary>Advanced</summary>
+        <div className="field">
+          <div className="field-label">
+            <label htmlFor="engine-select" className="field-name">
+              engine
+            </label>
+            <span className="field-help">where training runs</span>
+          </div>
+          <select
+            id="engine-select"
+            value={run.engine}
+            disabled={locked}
+            onChange={(event) => setEnginePreference(event.target.value as EnginePreference)}
+          >
+            {ENGINE_PREFERENCES.map((engine) => (
+              <option key={engine} value={engine}>
+                {ENGINE_LABELS[engine]}
+              </option>
+            ))}
+          </select>
+          {linkErrors.engine && <p className="field-message">From the link: {linkErrors.engine}.</p>}
+        </div>
+        {fields
+          .filter((field) => field.group === 'advanced')
+          .map((field) => (
+            <NumberField key={field.key} fieldKey={field.key} disabled={locked} />
+          ))}
+      </details>
+    </aside>
+  );
+}
