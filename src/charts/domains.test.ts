@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lineYDomain, logDomain, symmetricDomain, thinTicks } from './domains';
+import { lineYDomain, logDomain, logLogSlope, symmetricDomain, thinTicks } from './domains';
 
 describe('logDomain', () => {
   it('spans positive values', () => {
@@ -70,5 +70,18 @@ describe('thinTicks', () => {
   it('keeps every k-th tick from the first', () => {
     expect(thinTicks([1, 2, 3, 4, 5, 6, 7], 3)).toEqual([1, 4, 7]);
     expect(thinTicks([1, 2, 3, 4, 5, 6], 4)).toEqual([1, 3, 5]);
+  });
+});
+
+describe('logLogSlope', () => {
+  it('fits slope 1 and 2 on power laws', () => {
+    const xs = [256, 512, 1024, 2048];
+    expect(logLogSlope(xs.map((x) => ({ x, y: 3 * x })))).toBeCloseTo(1, 10);
+    expect(logLogSlope(xs.map((x) => ({ x, y: 0.5 * x * x })))).toBeCloseTo(2, 10);
+  });
+
+  it('ignores unmeasured points and needs two', () => {
+    expect(logLogSlope([{ x: 1, y: 2 }, { x: 4, y: null }])).toBeNull();
+    expect(logLogSlope([{ x: 1, y: 2 }, { x: 2, y: 4 }, { x: 4, y: null }])).toBeCloseTo(1, 10);
   });
 });

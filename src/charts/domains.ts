@@ -74,3 +74,25 @@ export function thinTicks(ticks: number[], max: number): number[] {
   const stride = Math.ceil(ticks.length / max);
   return ticks.filter((_, i) => i % stride === 0);
 }
+
+/** Least-squares slope of log y against log x over the measured points; null with fewer than two. */
+export function logLogSlope(points: { x: number; y: number | null }[]): number | null {
+  const xs: number[] = [];
+  const ys: number[] = [];
+  for (const p of points) {
+    if (p.y !== null && p.y > 0 && p.x > 0) {
+      xs.push(Math.log(p.x));
+      ys.push(Math.log(p.y));
+    }
+  }
+  if (xs.length < 2) return null;
+  const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const my = ys.reduce((a, b) => a + b, 0) / ys.length;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < xs.length; i++) {
+    num += (xs[i] - mx) * (ys[i] - my);
+    den += (xs[i] - mx) ** 2;
+  }
+  return den === 0 ? null : num / den;
+}
