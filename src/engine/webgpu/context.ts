@@ -23,6 +23,10 @@ const R: BindingKind = 'read-only-storage';
 const KERNELS = {
   embedding_forward: { file: 'embedding', bindings: [U, RW, R, R] },
   embedding_backward: { file: 'embedding', bindings: [U, RW, R, R] },
+  rope_forward: { file: 'rope', bindings: [U, R, RW, R] },
+  rope_forward_in_place: { file: 'rope', bindings: [U, R, RW] },
+  swiglu_forward: { file: 'swiglu', bindings: [U, RW, R, R] },
+  swiglu_backward: { file: 'swiglu', bindings: [U, RW, RW, R, R, R] },
   rmsnorm_forward: { file: 'rmsnorm', bindings: [U, RW, RW, R, R] },
   rmsnorm_backward_dx: { file: 'rmsnorm', bindings: [U, RW, R, R, R, R] },
   rmsnorm_backward_dw: { file: 'rmsnorm', bindings: [U, RW, R, R, R] },
