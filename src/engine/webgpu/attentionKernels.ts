@@ -1,6 +1,6 @@
 /**
- * Typed wrappers of the Transformer baseline's kernels: rotary embedding
- * (rope.wgsl) and SwiGLU (swiglu.wgsl). As in kernels.ts, each
+ * Typed wrappers of the Transformer baseline's kernels: tiled causal attention
+ * (attention.wgsl), rotary embedding (rope.wgsl) and SwiGLU (swiglu.wgsl). As in kernels.ts, each
  * wrapper has the name and argument order of its CPU reference in
  * src/model/attentionOps.ts, preceded by the GpuContext, and returns dispatches
  * that can be encoded every step without new allocations.
@@ -35,6 +35,163 @@ function checkSizes(kernel: string, sizes: Record<string, number>): void {
       throw new RangeError(`${kernel}: ${name} = ${value} is invalid: use a positive integer`);
     }
   }
+}
+
+// ---------------------------------------------------------------- tile sizes of attention.wgsl
+
+/** Tile sizes and workgroup size of one attention.wgsl pass: its BR, BC and WG override constants. */
+export interface AttentionTiles {
+  /** Query rows per tile (BR). */
+  queryRows: number;
+  /** Key rows per tile (BC). */
+  keyRows: number;
+  /** Invocations per workgroup (WG). */
+  workgroupSize: number;
+}
+
+export type AttentionPass = 'forward' | 'backward_dq' | 'backward_dkdv';
+
+export type AttentionLimits = Pick<
+  GPUSupportedLimits, 'maxComputeWorkgroupStorageSize' | 'maxComputeInvocationsPerWorkgroup' | 'maxComputeWorkgroupSizeX'
+>;
+
+/**
+ * Largest tile side tried. Wider tiles leave fewer workgroups for the short
+ * sequences of the playground, and on SwiftShader a 64-row tile takes seconds to compile.
+ * NOTE: not tuned by measurement on GPU hardware.
+ */
+const MAX_TILE = 32;
+/** Largest workgroup chosen, the WebGPU default of maxComputeInvocationsPerWorkgroup. */
+const MAX_WORKGROUP = 256;
+
+/**
+ * Returns the bytes of workgroup memory that one pass of attention.wgsl uses,
+ * from its workgroup arrays listed in floats. Each array is rounded up to 16 bytes, an allowance
+ * for alignment padding that an implementation may add.
+ */
+export function attentionWorkgroupBytes(pass: AttentionPass, tiles: Pick<AttentionTiles, 'queryRows' | 'keyRows'>, headDim: number): number {
+  const { queryRows: br, keyRows: bc } = tiles;
+  // Tile rows are vec4s, so head_dim is padded up to a multiple of 4.
+  const d = Math.ceil(headDim / 4) * 4;
+  const arrays: Record<AttentionPass, number[]> = {
+    // qTile, rowAcc, kTile (K, then V), sTile, rowMax, rowSum, rowScale
+    forward: [br * d, br * d, bc * d, br * bc, br, br, br],
+    // qTile, doTile, rowAcc, kTile, vTile, sTile, rowLse, rowDot
+    backward_dq: [br * d, br * d, br * d, bc * d, bc * d, br * bc, br, br],
+    // qTile, doTile, kTile, vTile, dkAcc, dvAcc, sTile, pTile, rowLse, rowDot
+    backward_dkdv: [br * d, br * d, bc * d, bc * d, bc * d, bc * d, br * bc, br * bc, br, br],
+  };
+  return arrays[pass].reduce((sum, floats) => sum + Math.ceil((floats * 4) / 16) * 16, 0);
+}
+
+function nextPowerOfTwo(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
+
+function workgroupSizeFor(scoresPerTile: number, limits: AttentionLimits): number {
+  const cap = Math.min(MAX_WORKGROUP, limits.maxComputeInvocationsPerWorkgroup, limits.maxComputeWorkgroupSizeX);
+  return Math.min(cap, Math.max(WORKGROUP_SIZE, scoresPerTile));
+}
+
+/**
+ * Chooses square tiles for one pass: the largest power-of-two side up to 32 whose
+ * workgroup arrays fit maxComputeWorkgroupStorageSize, and no longer than the
+ * sequence needs. The workgroup has one invocation per score of a tile, at least
+ * 64 and at most 256 or the device's invocation limit.
+ */
+export function chooseAttentionTiles(limits: AttentionLimits, pass: AttentionPass, headDim: number, l: number): AttentionTiles {
+  const budget = limits.maxComputeWorkgroupStorageSize;
+  for (let side = Math.min(MAX_TILE, nextPowerOfTwo(l)); side >= 1; side /= 2) {
+    const tiles = { queryRows: side, keyRows: side };
+    if (attentionWorkgroupBytes(pass, tiles, headDim) <= budget) {
+      return { ...tiles, workgroupSize: workgroupSizeFor(side * side, limits) };
+    }
+  }
+  const needed = attentionWorkgroupBytes(pass, { queryRows: 1, keyRows: 1 }, headDim);
+  throw new RangeError(
+    `attention ${pass} with head_dim = ${headDim} needs ${needed} bytes of workgroup memory even with one-row tiles, ` +
+    `over this device's maxComputeWorkgroupStorageSize of ${budget}: use more heads or a smaller d_model`,
+  );
+}
+
+/** Options of the tiled attention wrappers. */
+export interface AttentionOptions extends CallOptions {
+  /** Tiles of some passes in place of chooseAttentionTiles' choice, for tests and benchmarks. */
+  tiles?: Partial<Record<AttentionPass, AttentionTiles>>;
+}
+
+function tilesFor(ctx: GpuContext, pass: AttentionPass, headDim: number, l: number, options: AttentionOptions | undefined): AttentionTiles {
+  const limits = ctx.device.limits;
+  const forced = options?.tiles?.[pass];
+  if (!forced) return chooseAttentionTiles(limits, pass, headDim, l);
+
+  checkSizes(`attention ${pass} tiles`, { ...forced });
+  const bytes = attentionWorkgroupBytes(pass, forced, headDim);
+  if (bytes > limits.maxComputeWorkgroupStorageSize) {
+    throw new RangeError(
+      `attention ${pass} tiles of ${forced.queryRows} × ${forced.keyRows} with head_dim = ${headDim} need ${bytes} bytes of ` +
+      `workgroup memory, over this device's maxComputeWorkgroupStorageSize of ${limits.maxComputeWorkgroupStorageSize}: use smaller tiles`,
+    );
+  }
+  if (forced.workgroupSize > Math.min(limits.maxComputeInvocationsPerWorkgroup, limits.maxComputeWorkgroupSizeX)) {
+    throw new RangeError(`attention ${pass}: workgroupSize = ${forced.workgroupSize} exceeds this device's invocation limit: use a smaller workgroupSize`);
+  }
+  return forced;
+}
+
+/** Returns the workgroup grid (tiles along l, n_head, b), checked against the device's per-dimension limit. */
+function tileGrid(ctx: GpuContext, kernel: string, tileRows: number, b: number, l: number, nHead: number): [number, number, number] {
+  const grid: [number, number, number] = [Math.ceil(l / tileRows), nHead, b];
+  const max = ctx.device.limits.maxComputeWorkgroupsPerDimension;
+  if (grid.some((n) => n > max)) {
+    throw new RangeError(`${kernel} over b = ${b}, l = ${l}, n_head = ${nHead} exceeds this device's dispatch limit of ${max} workgroups per dimension: reduce batch_size or seq_len`);
+  }
+  return grid;
+}
+
+function tileConstants(tiles: AttentionTiles, headDim: number): Record<string, number> {
+  return { HEAD_DIM: headDim, BR: tiles.queryRows, BC: tiles.keyRows, WG: tiles.workgroupSize };
+}
+
+// ---------------------------------------------------------------- tiled attention
+
+/**
+ * Computes out (b, l, n_head·head_dim) and lse (b, n_head, l) from q, k, v
+ * (b, l, n_head·head_dim), causal, without storing the l × l scores.
+ */
+export function attentionForward(
+  ctx: GpuContext, out: GPUBuffer, lse: GPUBuffer, q: GPUBuffer, k: GPUBuffer, v: GPUBuffer,
+  b: number, l: number, nHead: number, headDim: number, options?: AttentionOptions,
+): Promise<Dispatch> {
+  checkSizes('attention_forward', { b, l, nHead, headDim });
+  const tiles = tilesFor(ctx, 'forward', headDim, l, options);
+  return makeDispatch(ctx, 'attention_forward', options, [b, l, nHead, { f32: 1 / Math.sqrt(headDim) }],
+    [out, lse, q, k, v], tileGrid(ctx, 'attention_forward', tiles.queryRows, b, l, nHead), tileConstants(tiles, headDim));
+}
+
+/**
+ * Computes dq, dk, dv (b, l, n_head·head_dim), overwritten, as two dispatches that must run
+ * in order: the dq pass also writes dDot = Σ dout ⊙ out per row (b, n_head, l)
+ * into a buffer that this call creates, and the dk/dv pass reads it.
+ */
+export async function attentionBackward(
+  ctx: GpuContext, dq: GPUBuffer, dk: GPUBuffer, dv: GPUBuffer, dout: GPUBuffer, q: GPUBuffer, k: GPUBuffer,
+  v: GPUBuffer, out: GPUBuffer, lse: GPUBuffer, b: number, l: number, nHead: number, headDim: number,
+  options?: AttentionOptions,
+): Promise<Dispatch[]> {
+  checkSizes('attention_backward', { b, l, nHead, headDim });
+  const dqTiles = tilesFor(ctx, 'backward_dq', headDim, l, options);
+  const dkdvTiles = tilesFor(ctx, 'backward_dkdv', headDim, l, options);
+  const uniforms: UniformField[] = [b, l, nHead, { f32: 1 / Math.sqrt(headDim) }];
+  const dDot = ctx.createStorage(siteLabel('attention_backward_dq', options, 'dDot'), b * nHead * l);
+  return [
+    await makeDispatch(ctx, 'attention_backward_dq', options, uniforms, [dq, dDot, q, k, v, dout, lse, out],
+      tileGrid(ctx, 'attention_backward_dq', dqTiles.queryRows, b, l, nHead), tileConstants(dqTiles, headDim)),
+    await makeDispatch(ctx, 'attention_backward_dkdv', options, uniforms, [dk, dv, q, k, v, dout, lse, dDot],
+      tileGrid(ctx, 'attention_backward_dkdv', dkdvTiles.keyRows, b, l, nHead), tileConstants(dkdvTiles, headDim)),
+  ];
 }
 
 // ---------------------------------------------------------------- rotary embedding

@@ -23,6 +23,9 @@ const R: BindingKind = 'read-only-storage';
 const KERNELS = {
   embedding_forward: { file: 'embedding', bindings: [U, RW, R, R] },
   embedding_backward: { file: 'embedding', bindings: [U, RW, R, R] },
+  attention_forward: { file: 'attention', bindings: [U, RW, RW, R, R, R] },
+  attention_backward_dq: { file: 'attention', bindings: [U, RW, RW, R, R, R, R, R, R] },
+  attention_backward_dkdv: { file: 'attention', bindings: [U, RW, RW, R, R, R, R, R, R] },
   rope_forward: { file: 'rope', bindings: [U, R, RW, R] },
   rope_forward_in_place: { file: 'rope', bindings: [U, R, RW] },
   swiglu_forward: { file: 'swiglu', bindings: [U, RW, R, R] },
