@@ -83,6 +83,24 @@ async function checkTiled(seed: number, s: Shape, tiles?: gpuOps.AttentionOption
   expectAttentionClose(got, want);
 }
 
+async function checkNaive(seed: number, s: Shape) {
+  const { ctx } = gpu;
+  const want = referenceAttention(seed, s);
+  const buf = attentionBuffers(want, s, 'naive');
+  const { b, l, nHead, headDim } = s;
+  const probs = ctx.createStorage('test: naive probs', gpuOps.attentionNaiveProbsFloats(b, l, nHead));
+  const commands = [
+    ...(await gpuOps.attentionNaiveForward(ctx, buf.out, buf.lse, probs, buf.q, buf.k, buf.v, b, l, nHead, headDim)),
+    ...(await gpuOps.attentionNaiveBackward(ctx, buf.dq, buf.dk, buf.dv, buf.dout, buf.q, buf.k, buf.v, buf.wantOut, probs,
+      b, l, nHead, headDim)),
+  ];
+  const got = await runAndRead(ctx, commands, {
+    out: [buf.out, want.size], lse: [buf.lse, want.lse.length],
+    dq: [buf.dq, want.size], dk: [buf.dk, want.size], dv: [buf.dv, want.size],
+  });
+  expectAttentionClose(got, want);
+}
+
 /** Returns the same tiles for every pass. */
 function allPasses(tiles: gpuOps.AttentionTiles): gpuOps.AttentionOptions['tiles'] {
   return { forward: tiles, backward_dq: tiles, backward_dkdv: tiles };
@@ -142,6 +160,59 @@ describe('tiled attention kernels', () => {
 
   it('tiled attention with chosen tiles', async () => {
     await checkTiled(11, { b: 1, l: 130, nHead: 2, headDim: 16 });
+  });
+});
+
+describe('naive attention kernels', () => {
+  it('naive attention at length 1', async () => {
+    await checkNaive(21, { b: 2, l: 1, nHead: 3, headDim: 8 });
+  });
+
+  it('naive attention at length 7, head_dim 3', async () => {
+    await checkNaive(22, { b: 2, l: 7, nHead: 2, headDim: 3 });
+  });
+
+  it('naive attention at head_dim 1', async () => {
+    await checkNaive(23, { b: 2, l: 33, nHead: 4, headDim: 1 });
+  });
+
+  it('naive attention at length 130, head_dim 64', async () => {
+    await checkNaive(24, { b: 2, l: 130, nHead: 2, headDim: 64 });
+  });
+
+  it('naive attention at head_dim 16', async () => {
+    await checkNaive(25, { b: 2, l: 33, nHead: 3, headDim: 16 });
+  });
+});
+
+describe('attention equivalence', () => {
+  it('tiled attention equals naive attention', async () => {
+    const { ctx } = gpu;
+    const s = { b: 2, l: 65, nHead: 3, headDim: 16 };
+    const { b, l, nHead, headDim } = s;
+    const inputs = referenceAttention(31, s);
+    const tiled = attentionBuffers(inputs, s, 'tiled');
+    const naive = attentionBuffers(inputs, s, 'naive');
+    const probs = ctx.createStorage('test: naive probs', gpuOps.attentionNaiveProbsFloats(b, l, nHead));
+    // Each backward reads its own forward's out and lse.
+    const commands = [
+      await gpuOps.attentionForward(ctx, tiled.out, tiled.lse, tiled.q, tiled.k, tiled.v, b, l, nHead, headDim, { tiles: EIGHT }),
+      ...(await gpuOps.attentionBackward(ctx, tiled.dq, tiled.dk, tiled.dv, tiled.dout, tiled.q, tiled.k, tiled.v, tiled.out,
+        tiled.lse, b, l, nHead, headDim, { tiles: EIGHT })),
+      ...(await gpuOps.attentionNaiveForward(ctx, naive.out, naive.lse, probs, naive.q, naive.k, naive.v, b, l, nHead, headDim)),
+      ...(await gpuOps.attentionNaiveBackward(ctx, naive.dq, naive.dk, naive.dv, naive.dout, naive.q, naive.k, naive.v, naive.out,
+        probs, b, l, nHead, headDim)),
+    ];
+    const reads: Record<string, [GPUBuffer, number]> = {};
+    for (const [name, buf] of [['tiled', tiled], ['naive', naive]] as const) {
+      reads[`${name} out`] = [buf.out, inputs.size];
+      reads[`${name} lse`] = [buf.lse, inputs.lse.length];
+      for (const grad of ['dq', 'dk', 'dv'] as const) reads[`${name} ${grad}`] = [buf[grad], inputs.size];
+    }
+    const got = await runAndRead(ctx, commands, reads);
+    for (const tensor of ['out', 'lse', 'dq', 'dk', 'dv']) {
+      expectClose(tensor, got[`tiled ${tensor}`], got[`naive ${tensor}`]);
+    }
   });
 });
 

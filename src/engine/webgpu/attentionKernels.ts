@@ -1,12 +1,13 @@
 /**
  * Typed wrappers of the Transformer baseline's kernels: tiled causal attention
- * (attention.wgsl), rotary embedding (rope.wgsl) and SwiGLU (swiglu.wgsl). As in kernels.ts, each
+ * (attention.wgsl), attention that stores its probabilities (attention_naive.wgsl),
+ * rotary embedding (rope.wgsl) and SwiGLU (swiglu.wgsl). As in kernels.ts, each
  * wrapper has the name and argument order of its CPU reference in
  * src/model/attentionOps.ts, preceded by the GpuContext, and returns dispatches
  * that can be encoded every step without new allocations.
  */
 import { ROPE_BASE } from '../../model/attentionOps';
-import { grid1d, type Dispatch, type GpuContext, type KernelName, type UniformField } from './context';
+import { grid1d, spreadGroups, type Dispatch, type GpuContext, type KernelName, type UniformField } from './context';
 import { WORKGROUP_SIZE, type CallOptions } from './kernels';
 
 function siteLabel(kernel: string, options: CallOptions | undefined, role: string): string {
@@ -191,6 +192,67 @@ export async function attentionBackward(
       tileGrid(ctx, 'attention_backward_dq', dqTiles.queryRows, b, l, nHead), tileConstants(dqTiles, headDim)),
     await makeDispatch(ctx, 'attention_backward_dkdv', options, uniforms, [dk, dv, q, k, v, dout, lse, dDot],
       tileGrid(ctx, 'attention_backward_dkdv', dkdvTiles.keyRows, b, l, nHead), tileConstants(dkdvTiles, headDim)),
+  ];
+}
+
+// ---------------------------------------------------------------- naive attention
+
+/** Returns the float count of the (b, n_head, l, l) probability matrix of the naive kernels. */
+export function attentionNaiveProbsFloats(b: number, l: number, nHead: number): number {
+  return b * nHead * l * l;
+}
+
+function naiveUniforms(kernel: string, probs: GPUBuffer, b: number, l: number, nHead: number, headDim: number): UniformField[] {
+  checkSizes(kernel, { b, l, nHead, headDim });
+  const floats = attentionNaiveProbsFloats(b, l, nHead);
+  if (floats > 0xffffffff) {
+    throw new RangeError(`${kernel}: the probability matrix of ${floats} floats exceeds the kernel's 32-bit indices: reduce batch_size or seq_len`);
+  }
+  if (probs.size < floats * 4) {
+    throw new RangeError(`${kernel}: probs has ${probs.size} bytes but (b, n_head, l, l) = (${b}, ${nHead}, ${l}, ${l}) needs ${floats * 4}: size it with attentionNaiveProbsFloats`);
+  }
+  return [b, l, nHead, headDim, { f32: 1 / Math.sqrt(headDim) }, 0, 0, 0];
+}
+
+/**
+ * Computes out (b, l, n_head·head_dim), lse (b, n_head, l) and probs (b, n_head, l, l),
+ * the softmax probabilities that attentionNaiveBackward reads, as three dispatches.
+ */
+export async function attentionNaiveForward(
+  ctx: GpuContext, out: GPUBuffer, lse: GPUBuffer, probs: GPUBuffer, q: GPUBuffer, k: GPUBuffer, v: GPUBuffer,
+  b: number, l: number, nHead: number, headDim: number, options?: CallOptions,
+): Promise<Dispatch[]> {
+  const uniforms = naiveUniforms('attention_naive_forward', probs, b, l, nHead, headDim);
+  const { device } = ctx;
+  return [
+    await makeDispatch(ctx, 'attention_naive_scores', options, uniforms, [probs, q, k],
+      grid1d(device, attentionNaiveProbsFloats(b, l, nHead), WORKGROUP_SIZE)),
+    await makeDispatch(ctx, 'attention_naive_softmax', options, uniforms, [probs, lse],
+      spreadGroups(device, b * nHead * l, 'attention rows')),
+    await makeDispatch(ctx, 'attention_naive_output', options, uniforms, [out, probs, v],
+      grid1d(device, b * l * nHead * headDim, WORKGROUP_SIZE)),
+  ];
+}
+
+/**
+ * Computes dq, dk, dv (b, l, n_head·head_dim), overwritten, through the stored probabilities,
+ * as four dispatches. probs is overwritten with dS, so each backward needs the
+ * forward's dispatches to run again first.
+ */
+export async function attentionNaiveBackward(
+  ctx: GpuContext, dq: GPUBuffer, dk: GPUBuffer, dv: GPUBuffer, dout: GPUBuffer, q: GPUBuffer, k: GPUBuffer,
+  v: GPUBuffer, out: GPUBuffer, probs: GPUBuffer, b: number, l: number, nHead: number, headDim: number,
+  options?: CallOptions,
+): Promise<Dispatch[]> {
+  const uniforms = naiveUniforms('attention_naive_backward', probs, b, l, nHead, headDim);
+  const { device } = ctx;
+  const elements = grid1d(device, b * l * nHead * headDim, WORKGROUP_SIZE);
+  return [
+    await makeDispatch(ctx, 'attention_naive_backward_dv', options, uniforms, [dv, probs, dout], elements),
+    await makeDispatch(ctx, 'attention_naive_backward_ds', options, uniforms, [probs, dout, out, v],
+      spreadGroups(device, b * nHead * l, 'attention rows')),
+    await makeDispatch(ctx, 'attention_naive_backward_dq', options, uniforms, [dq, probs, k], elements),
+    await makeDispatch(ctx, 'attention_naive_backward_dk', options, uniforms, [dk, probs, q], elements),
   ];
 }
 
