@@ -150,7 +150,6 @@ async function timeDispatches(
     return (performance.now() - start) / repeats;
   }
 
-  // NOTE: this path has not run in the tests, whose SwiftShader device lacks timestamp-query.
   const querySet = device.createQuerySet({ label: `${label}: timestamps`, type: 'timestamp', count: 2 * repeats });
   try {
     const resolved = ctx.createBuffer(`${label}: resolved timestamps`, 16 * repeats, GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC);

@@ -50,7 +50,9 @@ export async function requestDevice(gpu: GPU | undefined): Promise<{ device: GPU
   const requiredLimits: Record<string, number> = {};
   for (const key of want) requiredLimits[key] = adapter.limits[key] as number;
   try {
-    const device = await adapter.requestDevice({ requiredLimits, label: 'mamba-playground' });
+    // Timestamps let the benchmarks time GPU work itself rather than wall time.
+    const requiredFeatures: GPUFeatureName[] = adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
+    const device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'mamba-playground' });
     return { device, adapterName: describeAdapter(adapter.info) };
   } catch (err) {
     return { reason: `requesting a WebGPU device failed: ${(err as Error).message}` };
