@@ -2,6 +2,7 @@ import type { ResolvedConfig, TrainConfig } from '../model/config';
 import type { EnginePreference } from '../protocol';
 import { CpuEngine } from './cpu';
 import type { Engine } from './types';
+import type { ScanKind } from './webgpu/graph';
 
 export interface CreateEngineOptions {
   preference: EnginePreference;
@@ -9,6 +10,8 @@ export interface CreateEngineOptions {
   gpu: GPU | undefined;
   /** Receives device loss and uncaptured GPU errors after creation. */
   onDeviceError?: (message: string) => void;
+  /** Scan kernels of the WebGPU engine's training step; 'fused' when omitted. */
+  scan?: ScanKind;
 }
 
 /** Raised when WebGPU was requested explicitly and cannot be used. */
@@ -74,6 +77,8 @@ export async function createEngine(
   }
   // Loaded on demand, so a CPU-only run never parses the WebGPU engine.
   const { WebGpuEngine } = await import('./webgpu/engine');
-  const engine = await WebGpuEngine.create(result.device, result.adapterName, config, train, params, options.onDeviceError);
+  const engine = await WebGpuEngine.create(result.device, result.adapterName, config, train, params, options.onDeviceError, {
+    scan: options.scan,
+  });
   return { engine, fallbackReason: null };
 }
