@@ -20,10 +20,12 @@
 // and the state carried in from the previous chunk enters the first pair.
 // States go four at a time as vec4f, so n = d_state needs ⌈n / 4⌉ scans per chunk.
 //
-// Backward walks the chunks in reverse. It recomputes the chunk's states from
-// the state stored at its start, and runs the adjoint recurrence
-// q_t = a_t (C_t dy_t + q_{t+1}), with ∂L/∂h_t = C_t dy_t + q_{t+1}, as a
-// second scan over the lanes in reverse order. WGSL has no float atomics, so
+// Forward also stores y before the gate, as the CUDA kernel's backward takes it
+// (`out`) instead of recomputing it. Backward walks the chunks in reverse. For
+// each state group it recomputes the chunk's states from the state stored at
+// its start, then runs the adjoint recurrence q_t = a_t (C_t dy_t + q_{t+1}),
+// with ∂L/∂h_t = C_t dy_t + q_{t+1}, as a scan over the lanes in reverse order.
+// WGSL has no float atomics, so
 // ∂L/∂B and ∂L/∂C, which sum over channels, are summed over the workgroup's
 // channels in workgroup memory and written as one partial per channel group;
 // ∂L/∂A_log, ∂L/∂D and ∂L/∂deltaBias are summed over the workgroup's steps and
@@ -38,6 +40,7 @@
 //   tokenGrads   du, dDelta (of deltaRaw) and dz, each (b, l, d), at offsets
 //   workspace    at offsets:
 //                  states     (b, chunks, d, n)  h at the start of each chunk
+//                  y          (b, l, d)          C_t · h_t + D u_t, before the gate
 //                  bcPartial  (groups, b, l, 2n) per channel group: [∂L/∂B | ∂L/∂C]
 //                  param      (b, d, n + 2)      per batch row: [∂L/∂A_log | ∂L/∂D | ∂L/∂deltaBias]
 //   with groups = ⌈d / CHANNELS⌉ and chunks = ⌈l / CHUNK⌉.
@@ -67,9 +70,9 @@ struct Sizes {
   dzOffset: u32,
   groups: u32,
   statesOffset: u32,
+  yOffset: u32,
   bcOffset: u32,
   paramOffset: u32,
-  pad0: u32,
   gradALogOffset: u32,
   gradDOffset: u32,
   gradDeltaBiasOffset: u32,
@@ -209,19 +212,32 @@ fn scanLanes(position: u32, ci: u32, aIn: vec4f, bIn: vec4f) {
   }
 }
 
-// Sums two values over the workgroup's channels; the invocation with ci = 0 of
-// each lane reads the sums from scanA and scanB at its own slot.
-fn sumChannels(lane: u32, ci: u32, first: vec4f, second: vec4f) {
+// Sums ∂L/∂B_t and ∂L/∂C_t of states 4g .. 4g + 3 over the workgroup's channels
+// and writes them to the workspace's bcPartial. Each lane position tj holds one
+// step t, and eight of its invocations each sum one of the eight values.
+fn writeStepGrads(lane: u32, ci: u32, tj: u32, dB: vec4f, dC: vec4f, bcRow: u32, t: u32, g: u32) {
   workgroupBarrier();
-  scanA[lane] = first;
-  scanB[lane] = second;
+  scanA[lane] = dB;
+  scanB[lane] = dC;
   workgroupBarrier();
-  for (var stride = CHANNELS / 2u; stride > 0u; stride /= 2u) {
-    if (ci < stride) {
-      scanA[lane] += scanA[lane + stride];
-      scanB[lane] += scanB[lane + stride];
+  for (var part = ci; part < 8u; part += CHANNELS) {
+    let j = part % 4u;
+    var total = 0.0;
+    for (var other = 0u; other < CHANNELS; other++) {
+      if (part < 4u) {
+        total += scanA[tj * CHANNELS + other][j];
+      } else {
+        total += scanB[tj * CHANNELS + other][j];
+      }
     }
-    workgroupBarrier();
+    let s = 4u * g + j;
+    if (t < sizes.l && s < sizes.n) {
+      var column = s;
+      if (part >= 4u) {
+        column = sizes.n + s;
+      }
+      workspace[bcRow + column] = total;
+    }
   }
 }
 
@@ -331,7 +347,9 @@ fn selective_scan_fused_forward(
       let t = t0 + k;
       if (inRange && t < sizes.l) {
         let o = (bi * sizes.l + t) * sizes.d + c;
-        out[o] = (y[k] + skip * uv[k]) * silu(z[o]);
+        let yFull = y[k] + skip * uv[k];
+        workspace[sizes.yOffset + o] = yFull;
+        out[o] = yFull * silu(z[o]);
         if (sizes.writeDelta != 0u) {
           deltaOut[o] = dt[k];
         }
@@ -372,8 +390,7 @@ fn selective_scan_fused_backward(
     }
   }
 
-  // Per state group: h entering this invocation's steps, q carried in from the next chunk, Σ ∂L/∂A.
-  var hStart: array<vec4f, MAX_GROUPS>;
+  // Per state group: q carried in from the next chunk, and Σ ∂L/∂A.
   var qCarry: array<vec4f, MAX_GROUPS>;
   var dA: array<vec4f, MAX_GROUPS>;
   var dSkip = 0.0;
@@ -382,7 +399,6 @@ fn selective_scan_fused_backward(
   var raw: array<f32, MAX_ITEMS>;
   var dt: array<f32, MAX_ITEMS>;
   var uv: array<f32, MAX_ITEMS>;
-  var y: array<f32, MAX_ITEMS>;
   var dy: array<f32, MAX_ITEMS>;
   var du: array<f32, MAX_ITEMS>;
   var dDt: array<f32, MAX_ITEMS>;
@@ -395,22 +411,31 @@ fn selective_scan_fused_backward(
   for (var step = 0u; step < sizes.chunks; step++) {
     let chunk = sizes.chunks - 1u - step;
     let t0 = chunk * CHUNK + tj * ITEMS;
+
+    // Through the gate, with y as forward stored it: out = y · SiLU(z).
     for (var k = 0u; k < ITEMS; k++) {
       let t = t0 + k;
       raw[k] = 0.0;
       dt[k] = 0.0;
       uv[k] = 0.0;
-      y[k] = 0.0;
+      dy[k] = 0.0;
       if (inRange && t < sizes.l) {
         let o = (bi * sizes.l + t) * sizes.d + c;
         raw[k] = deltaRaw[o] + bias;
         dt[k] = softplus(raw[k]);
         uv[k] = u[o];
+        let zv = z[o];
+        let grad = dout[o];
+        tokenGrads[sizes.dzOffset + o] = grad * workspace[sizes.yOffset + o] * siluGrad(zv);
+        dy[k] = grad * silu(zv);
       }
+      du[k] = dy[k] * skip;
+      dDt[k] = 0.0;
+      dSkip += dy[k] * uv[k];
     }
 
-    // Forward again from the chunk's stored start state, for y_t (needed by the gate) and h.
     for (var g = 0u; g < stateGroups; g++) {
+      // States h_t of this invocation's steps, scanned forward from the chunk's stored start state.
       var start = vec4f(0.0);
       if (inRange) {
         for (var j = 0u; j < 4u; j++) {
@@ -431,45 +456,18 @@ fn selective_scan_fused_backward(
         sumB = prodA * start + sumB;
       }
       scanLanes(tj, ci, prodA, sumB);
-
-      var state = start;
+      var hIn = start;
       if (tj > 0u) {
-        state = scanB[lane - CHANNELS];
+        hIn = scanB[lane - CHANNELS];
       }
-      hStart[g] = state;
+      var state = hIn;
       for (var k = 0u; k < ITEMS; k++) {
         state = decay[k] * state + drive[k];
-        y[k] += dot(loadColumns(bi, t0 + k, sizes.cColumn, g), state);
-      }
-    }
-
-    // Through the gate: out = y · SiLU(z).
-    for (var k = 0u; k < ITEMS; k++) {
-      let t = t0 + k;
-      dy[k] = 0.0;
-      if (inRange && t < sizes.l) {
-        let o = (bi * sizes.l + t) * sizes.d + c;
-        let zv = z[o];
-        let grad = dout[o];
-        tokenGrads[sizes.dzOffset + o] = grad * (y[k] + skip * uv[k]) * siluGrad(zv);
-        dy[k] = grad * silu(zv);
-      }
-      du[k] = dy[k] * skip;
-      dDt[k] = 0.0;
-      dSkip += dy[k] * uv[k];
-    }
-
-    for (var g = 0u; g < stateGroups; g++) {
-      // States h_t of this invocation's steps.
-      var state = hStart[g];
-      for (var k = 0u; k < ITEMS; k++) {
-        decay[k] = exp(dt[k] * a[g]);
-        state = decay[k] * state + dt[k] * uv[k] * loadColumns(bi, t0 + k, sizes.bColumn, g);
         h[k] = state;
       }
 
       // Fold q_t = a_t (C_t dy_t + q_{t+1}) over the steps from last to first.
-      var prodA = vec4f(1.0);
+      prodA = vec4f(1.0);
       var sumQ = vec4f(0.0);
       for (var back = 0u; back < ITEMS; back++) {
         let k = ITEMS - 1u - back;
@@ -492,7 +490,7 @@ fn selective_scan_fused_backward(
         let k = ITEMS - 1u - back;
         let bv = loadColumns(bi, t0 + k, sizes.bColumn, g);
         let dh = dy[k] * loadColumns(bi, t0 + k, sizes.cColumn, g) + q;
-        var hPrev = hStart[g];
+        var hPrev = hIn;
         if (k > 0u) {
           hPrev = h[k - 1u];
         }
@@ -505,20 +503,9 @@ fn selective_scan_fused_backward(
         q = decay[k] * dh;
       }
 
-      // ∂L/∂B and ∂L/∂C of each step, summed over the workgroup's channels.
       for (var k = 0u; k < ITEMS; k++) {
-        sumChannels(lane, ci, dB[k], dC[k]);
         let t = t0 + k;
-        if (ci == 0u && t < sizes.l) {
-          let row = sizes.bcOffset + ((group * sizes.b + bi) * sizes.l + t) * n2;
-          for (var j = 0u; j < 4u; j++) {
-            let s = 4u * g + j;
-            if (s < sizes.n) {
-              workspace[row + s] = scanA[lane][j];
-              workspace[row + sizes.n + s] = scanB[lane][j];
-            }
-          }
-        }
+        writeStepGrads(lane, ci, tj, dB[k], dC[k], sizes.bcOffset + ((group * sizes.b + bi) * sizes.l + t) * n2, t, g);
       }
     }
 

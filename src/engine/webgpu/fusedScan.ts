@@ -31,6 +31,8 @@ export type ScanLimits = Pick<
 export interface ScanWorkspaceLayout {
   /** (b, chunks, d, n): h at the start of every chunk, written by forward. */
   states: number;
+  /** (b, l, d): y before the gate, written by forward for the gate's gradient. */
+  y: number;
   /** (groups, b, l, 2n): ∂L/∂B and ∂L/∂C summed over each channel group, written by backward. */
   bcPartial: number;
   /** (b, d, n + 2): ∂L/∂A_log, ∂L/∂D and ∂L/∂deltaBias of each batch row, written by backward. */
@@ -60,11 +62,13 @@ export interface FusedScanPlan {
 
 /** Storage buffers that an entry point of selective_scan_fused.wgsl binds, at most. */
 export const FUSED_SCAN_STORAGE_BUFFERS = 8;
+/** Invocations per workgroup of selective_scan_fused_reduce, which uses no workgroup memory. */
+const REDUCE_WORKGROUP = 64;
 /** Workgroup memory per invocation: one vec4f in each of scanA and scanB. */
 const BYTES_PER_INVOCATION = 32;
-/** Timesteps per invocation unless d_state needs more. */
-const DEFAULT_ITEMS = 4;
-/** MAX_ITEMS in the WGSL, the size of the per-invocation arrays. */
+/** Fewest timesteps per invocation; shorter sequences get fewer lanes instead. */
+const MIN_ITEMS = 4;
+/** MAX_ITEMS in the WGSL, the size of the per-invocation arrays, and the steps per invocation of long sequences. */
 const MAX_ITEMS = 16;
 /** Minimum channels per workgroup, so that neighbouring invocations read 32 contiguous bytes. */
 const MIN_CHANNELS = 8;
@@ -88,12 +92,15 @@ function checkSize(name: string, value: number, max = Number.MAX_SAFE_INTEGER): 
  * and chunk length:
  * - Workgroup size: the largest power of two within maxComputeInvocationsPerWorkgroup,
  *   maxComputeWorkgroupSizeX and maxComputeWorkgroupStorageSize / 32, cut down
- *   when the sequence is too short to give every lane DEFAULT_ITEMS steps.
+ *   when the sequence is too short to give every lane MIN_ITEMS steps.
  * - Channels: at least d_state (rounded to a power of two), so that the ∂L/∂B and
  *   ∂L/∂C partials, n · ⌈d / channels⌉ per token, stay within d per token. Also
  *   at least MIN_CHANNELS for contiguous reads, and at most d rounded up.
- * - Items: DEFAULT_ITEMS, or more when needed to make a chunk at least d_state
- *   steps long, so that the chunk states take no more floats than (b, l, d).
+ * - Items: MAX_ITEMS (16, the choice of the CUDA kernel of state-spaces/mamba
+ *   for long sequences) when the sequence fills every lane, because each chunk
+ *   costs a scan with workgroup barriers. Fewer for shorter sequences, down to
+ *   MIN_ITEMS, but enough to make a chunk at least d_state steps long, so that
+ *   the chunk states take no more floats than (b, l, d).
  */
 export function planFusedScan(limits: ScanLimits, dims: Pick<ScanShape, 'b' | 'l' | 'd' | 'n'>): FusedScanPlan {
   const { b, l, d, n } = dims;
@@ -115,25 +122,23 @@ export function planFusedScan(limits: ScanLimits, dims: Pick<ScanShape, 'b' | 'l
   ));
   const channels = Math.min(ceilPow2(d), Math.max(ceilPow2(n), MIN_CHANNELS), maxWorkgroup);
   const maxLanes = maxWorkgroup / channels;
-  // Lanes enough to spread the sequence DEFAULT_ITEMS steps each, and to keep a chunk of d_state steps within MAX_ITEMS.
-  const lanesNeeded = Math.max(ceilPow2(Math.ceil(l / DEFAULT_ITEMS)), ceilPow2(Math.ceil(n / MAX_ITEMS)));
-  const lanes = Math.min(maxLanes, lanesNeeded);
-  // NOTE: only a device below the WebGPU minimum limits (256 invocations, 16 KiB of workgroup memory)
-  // gets fewer lanes than d_state / MAX_ITEMS; its chunks are then shorter than d_state.
-  const items = Math.min(MAX_ITEMS, Math.max(DEFAULT_ITEMS, ceilPow2(Math.ceil(n / lanes))));
+  // Long sequences fill every lane with MAX_ITEMS steps; shorter ones give the lanes fewer steps before they give up lanes.
+  const items = Math.min(MAX_ITEMS, Math.max(MIN_ITEMS, ceilPow2(Math.ceil(l / maxLanes)), ceilPow2(Math.ceil(n / maxLanes))));
+  const lanes = Math.min(maxLanes, Math.max(ceilPow2(Math.ceil(l / items)), ceilPow2(Math.ceil(n / items))));
   const workgroupSize = channels * lanes;
   const chunk = lanes * items;
   const chunks = Math.ceil(l / chunk);
   const groups = Math.ceil(d / channels);
 
   const states = 0;
-  const bcPartial = states + b * chunks * d * n;
+  const y = states + b * chunks * d * n;
+  const bcPartial = y + b * l * d;
   const param = bcPartial + groups * b * l * 2 * n;
   const total = param + b * d * (n + 2);
   return {
     workgroupSize, channels, lanes, items, chunk, chunks, groups,
     workgroupBytes: workgroupSize * BYTES_PER_INVOCATION,
-    workspace: { states, bcPartial, param, total },
+    workspace: { states, y, bcPartial, param, total },
   };
 }
 
@@ -171,7 +176,10 @@ interface GradOffsets {
   deltaBias: number;
 }
 
-function fusedUniforms(inp: ScanTensors, dims: ScanShape, plan: FusedScanPlan, writeDelta: boolean, grads: GradOffsets | null) {
+/** The parts of a plan that the uniforms carry; the materializing scan passes its own for the reduction. */
+type UniformLayout = Pick<FusedScanPlan, 'chunks' | 'groups'> & { workspace: Omit<ScanWorkspaceLayout, 'total'> };
+
+function fusedUniforms(inp: ScanTensors, dims: ScanShape, plan: UniformLayout, writeDelta: boolean, grads: GradOffsets | null) {
   const aLog = tensorOf(inp.A_log);
   const D = tensorOf(inp.D);
   const bias = tensorOf(inp.deltaBias);
@@ -184,7 +192,7 @@ function fusedUniforms(inp: ScanTensors, dims: ScanShape, plan: FusedScanPlan, w
     rowStride, bColumn, cColumn, plan.chunks,
     aLog.offset, D.offset, bias.offset, writeDelta ? 1 : 0,
     g.du, g.dDelta, g.dz, plan.groups,
-    ws.states, ws.bcPartial, ws.param, 0,
+    ws.states, ws.y, ws.bcPartial, ws.param,
     g.aLog, g.D, g.deltaBias, 0,
   ];
   return { uniforms, params };
@@ -231,20 +239,36 @@ export async function selectiveScanFusedBackward(
 ): Promise<Dispatch[]> {
   checkPlan(plan, dims);
   const tokenGrads = sameBuffer('du, dDelta and dz', [g.du, g.dDelta, g.dz]);
-  const gALog = tensorOf(g.A_log);
-  const gD = tensorOf(g.D);
-  const gBias = tensorOf(g.deltaBias);
-  const grads = sameBuffer('the gradients of A_log, D and dt_proj.bias', [gALog, gD, gBias]);
+  // The gradients of A_log, D and deltaBias are the reduction's; this pass writes only the workspace's partials.
   const { uniforms, params } = fusedUniforms(inp, dims, plan, false, {
-    du: g.du.offset, dDelta: g.dDelta.offset, dz: g.dz.offset, aLog: gALog.offset, D: gD.offset, deltaBias: gBias.offset,
+    du: g.du.offset, dDelta: g.dDelta.offset, dz: g.dz.offset, aLog: 0, D: 0, deltaBias: 0,
   });
-  const reduceCount = dims.b * dims.l * 2 * dims.n + dims.d * (dims.n + 2);
-  const reduceGroups = Math.ceil(reduceCount / plan.workgroupSize);
   return [
     await makeDispatch(ctx, 'selective_scan_fused_backward', options, uniforms,
       [tokenGrads, dout, params, inp.u, inp.delta, inp.xdbl, inp.z, workspace],
       spreadGroups(ctx.device, dims.b * plan.groups, 'fused scan blocks'), planConstants(plan)),
-    await makeDispatch(ctx, 'selective_scan_fused_reduce', options, uniforms, [g.dXdbl, grads, workspace],
-      spreadGroups(ctx.device, reduceGroups, 'fused scan reduction'), { WG: plan.workgroupSize }),
+    await selectiveScanReduce(ctx, g, workspace, inp, dims, plan, options),
   ];
+}
+
+/**
+ * Overwrites the B and C columns of g.dXdbl with the sums of the workspace's
+ * bcPartial over its groups, and adds its param part, summed over the batch, to
+ * the gradients of A_log, D and deltaBias. Both the fused and the materializing
+ * scan end with this pass.
+ */
+export function selectiveScanReduce(
+  ctx: GpuContext, g: Pick<FusedScanGradTensors, 'dXdbl' | 'A_log' | 'D' | 'deltaBias'>, workspace: GPUBuffer,
+  inp: ScanTensors, dims: ScanShape, layout: UniformLayout, options?: CallOptions,
+): Promise<Dispatch> {
+  const gALog = tensorOf(g.A_log);
+  const gD = tensorOf(g.D);
+  const gBias = tensorOf(g.deltaBias);
+  const grads = sameBuffer('the gradients of A_log, D and dt_proj.bias', [gALog, gD, gBias]);
+  const { uniforms } = fusedUniforms(inp, dims, layout, false, {
+    du: 0, dDelta: 0, dz: 0, aLog: gALog.offset, D: gD.offset, deltaBias: gBias.offset,
+  });
+  const count = dims.b * dims.l * 2 * dims.n + dims.d * (dims.n + 2);
+  return makeDispatch(ctx, 'selective_scan_fused_reduce', options, uniforms, [g.dXdbl, grads, workspace],
+    spreadGroups(ctx.device, Math.ceil(count / REDUCE_WORKGROUP), 'scan gradient sums'), { WG: REDUCE_WORKGROUP });
 }
