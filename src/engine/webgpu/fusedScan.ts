@@ -96,11 +96,12 @@ function checkSize(name: string, value: number, max = Number.MAX_SAFE_INTEGER): 
  * - Channels: at least d_state (rounded to a power of two), so that the ∂L/∂B and
  *   ∂L/∂C partials, n · ⌈d / channels⌉ per token, stay within d per token. Also
  *   at least MIN_CHANNELS for contiguous reads, and at most d rounded up.
- * - Items: MAX_ITEMS (16, the choice of the CUDA kernel of state-spaces/mamba
- *   for long sequences) when the sequence fills every lane, because each chunk
- *   costs a scan with workgroup barriers. Fewer for shorter sequences, down to
- *   MIN_ITEMS, but enough to make a chunk at least d_state steps long, so that
- *   the chunk states take no more floats than (b, l, d).
+ * - Items: MAX_ITEMS when the sequence fills every lane, because each chunk
+ *   costs a scan with workgroup barriers. The CUDA selective scan of
+ *   state-spaces/mamba also gives a thread 16 steps above 256 steps, as vLLM's
+ *   copy (csrc/mamba/mamba_ssm/selective_scan_fwd.cu) shows. Shorter sequences
+ *   get fewer, down to MIN_ITEMS, but enough to make a chunk at least d_state
+ *   steps long, so that the chunk states take no more floats than (b, l, d).
  */
 export function planFusedScan(limits: ScanLimits, dims: Pick<ScanShape, 'b' | 'l' | 'd' | 'n'>): FusedScanPlan {
   const { b, l, d, n } = dims;
