@@ -45,12 +45,15 @@ async function checkForward(sc: ScanCase) {
   expectClose('chunk states', got.workspace.subarray(plan.workspace.states, plan.workspace.y), wantStates);
 }
 
-/** Runs forward, backward and the reduction, and compares every gradient with the CPU reference. */
-async function checkBackward(sc: ScanCase) {
-  const { ctx, device } = gpu;
+/**
+ * Runs forward, backward and the reduction, and compares every gradient with the
+ * CPU reference. The plan comes from the device's limits unless others are given.
+ */
+async function checkBackward(sc: ScanCase, limits: fused.ScanLimits = gpu.device.limits) {
+  const { ctx } = gpu;
   const { b, l, d } = sc.shape;
   const tokens = b * l * d;
-  const plan = fused.planFusedScan(device.limits, sc.shape);
+  const plan = fused.planFusedScan(limits, sc.shape);
   const { inputs, grads, dout } = uploadScanCase(ctx, sc);
   const out = ctx.createStorage('test: out', tokens);
   const workspace = ctx.createStorage('test: workspace', plan.workspace.total);
@@ -138,6 +141,15 @@ describe('fused selective scan', () => {
   it('fused scan backward over channel groups', async () => {
     // d_state 64 puts 64 channels in a workgroup, so 67 channels make two groups, one nearly empty.
     await checkBackward(makeScanCase(70, 2, 70, 67, 64));
+  });
+
+  it('fused scan with small workgroups', async () => {
+    // 64 invocations give 16 channels 4 lanes of 16 steps: chunks of 64 steps, 5 of them, over 2 channel groups.
+    const limits = { ...MINIMUM_LIMITS, maxComputeInvocationsPerWorkgroup: 64 };
+    const sc = makeScanCase(72, 1, 300, 20, 16);
+    const plan = fused.planFusedScan(limits, sc.shape);
+    expect([plan.workgroupSize, plan.lanes, plan.items, plan.chunks, plan.groups]).toEqual([64, 4, 16, 5, 2]);
+    await checkBackward(sc, limits);
   });
 
   it('chunked scan equals sequential scan', async () => {
