@@ -2,6 +2,7 @@ import type { ResolvedConfig, TrainConfig } from '../model/config';
 import type { EnginePreference } from '../protocol';
 import { CpuEngine } from './cpu';
 import type { Engine } from './types';
+import type { ScanKind } from './webgpu/graph';
 
 export interface CreateEngineOptions {
   preference: EnginePreference;
@@ -9,6 +10,8 @@ export interface CreateEngineOptions {
   gpu: GPU | undefined;
   /** Receives device loss and uncaptured GPU errors after creation. */
   onDeviceError?: (message: string) => void;
+  /** Scan kernels of the WebGPU engine's training step; 'fused' when omitted. */
+  scan?: ScanKind;
 }
 
 /** Raised when WebGPU was requested explicitly and cannot be used. */
@@ -32,8 +35,13 @@ export function describeAdapter(info: GPUAdapterInfo | undefined): string {
   return parts[0]?.trim() || 'unknown adapter';
 }
 
-/** Requests an adapter and a device with the limits the kernels need; returns a reason string on failure. */
-export async function requestDevice(gpu: GPU | undefined): Promise<{ device: GPUDevice; adapterName: string } | { reason: string }> {
+/**
+ * Requests an adapter and a device with the limits the kernels need, and with
+ * those of optionalFeatures that the adapter offers; returns a reason string on failure.
+ */
+export async function requestDevice(
+  gpu: GPU | undefined, optionalFeatures: readonly GPUFeatureName[] = [],
+): Promise<{ device: GPUDevice; adapterName: string } | { reason: string }> {
   if (!gpu) return { reason: 'this browser does not expose WebGPU (navigator.gpu is missing)' };
   let adapter: GPUAdapter | null;
   try {
@@ -49,9 +57,8 @@ export async function requestDevice(gpu: GPU | undefined): Promise<{ device: GPU
   ];
   const requiredLimits: Record<string, number> = {};
   for (const key of want) requiredLimits[key] = adapter.limits[key] as number;
+  const requiredFeatures = optionalFeatures.filter((feature) => adapter.features.has(feature));
   try {
-    // Timestamps let the benchmarks time GPU work itself rather than wall time.
-    const requiredFeatures: GPUFeatureName[] = adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
     const device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'mamba-playground' });
     return { device, adapterName: describeAdapter(adapter.info) };
   } catch (err) {
@@ -76,6 +83,8 @@ export async function createEngine(
   }
   // Loaded on demand, so a CPU-only run never parses the WebGPU engine.
   const { WebGpuEngine } = await import('./webgpu/engine');
-  const engine = await WebGpuEngine.create(result.device, result.adapterName, config, train, params, options.onDeviceError);
+  const engine = await WebGpuEngine.create(result.device, result.adapterName, config, train, params, options.onDeviceError, {
+    scan: options.scan,
+  });
   return { engine, fallbackReason: null };
 }

@@ -5,7 +5,7 @@ import { buildLayout, initParams } from '../../model/params';
 import { Rng } from '../../model/random';
 import { CpuEngine } from '../cpu';
 import type { Batch } from '../types';
-import { WebGpuEngine } from './engine';
+import { WebGpuEngine, type WebGpuEngineOptions } from './engine';
 import { requestNodeDevice } from './node';
 import { expectClose, randomIds } from './testing';
 
@@ -27,9 +27,9 @@ afterEach(() => {
   for (const engine of engines.splice(0)) engine.dispose();
 });
 
-async function createGpuEngine(params: Float32Array, onDeviceError?: (message: string) => void) {
+async function createGpuEngine(params: Float32Array, onDeviceError?: (message: string) => void, options?: WebGpuEngineOptions) {
   const { device, adapterName } = await requestNodeDevice();
-  const engine = await WebGpuEngine.create(device, adapterName, config, train, params, onDeviceError);
+  const engine = await WebGpuEngine.create(device, adapterName, config, train, params, onDeviceError, options);
   engines.push(engine);
   return { engine, device };
 }
@@ -39,6 +39,7 @@ describe('WebGPU engine', () => {
     const params = initParams(config, layout, train.seed);
     const cpu = new CpuEngine(config, train, params);
     const { engine: gpu } = await createGpuEngine(params);
+    expect(gpu.scan).toBe('fused');
     const rng = new Rng(101);
 
     for (let step = 1; step <= 20; step++) {
@@ -61,6 +62,29 @@ describe('WebGPU engine', () => {
       expectClose(e.name, gotParams.subarray(e.offset, e.offset + e.size), wantParams.subarray(e.offset, e.offset + e.size));
     }
     expectClose('all parameters with padding', gotParams, wantParams);
+  });
+
+  it('engine with simple scan matches CPU', async () => {
+    const params = initParams(config, layout, 11);
+    const cpu = new CpuEngine(config, train, params);
+    const { engine: gpu } = await createGpuEngine(params, undefined, { scan: 'simple' });
+    expect(gpu.scan).toBe('simple');
+    const rng = new Rng(404);
+    for (let step = 1; step <= 5; step++) {
+      const batch = makeBatch(rng);
+      cpu.step(batch, step, train.learning_rate);
+      gpu.step(batch, step, train.learning_rate);
+      expectClose(`loss at step ${step}`, [(await gpu.readMetrics()).loss], [(await cpu.readMetrics()).loss]);
+    }
+    expectClose('parameters after 5 steps', await gpu.readParams(), await cpu.readParams());
+  });
+
+  it('engine rejects an unknown scan', async () => {
+    const { device, adapterName } = await requestNodeDevice();
+    const options = { scan: 'parallel' } as unknown as WebGpuEngineOptions;
+    await expect(WebGpuEngine.create(device, adapterName, config, train, initParams(config, layout, 1), undefined, options))
+      .rejects.toThrow(/scan = parallel is invalid/);
+    device.destroy();
   });
 
   it('engine averages metrics between reads', async () => {

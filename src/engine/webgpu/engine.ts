@@ -11,9 +11,17 @@ import { buildLayout, type ParamLayout } from '../../model/params';
 import type { Batch, Engine, ProbeResult, StepMetrics } from '../types';
 import { encodeCommands, GpuContext, readBuffers, type Command } from './context';
 import {
-  allocateForward, allocateTraining, forwardCommands, trainCommands, type ForwardBuffers, type TrainBuffers,
+  allocateForward, allocateTraining, forwardCommands, trainCommands, type ForwardBuffers, type ScanKind, type TrainBuffers,
 } from './graph';
 import { stepUniformData } from './kernels';
+
+export type { ScanKind } from './graph';
+
+/** Choices of WebGpuEngine.create beyond the model and the run. */
+export interface WebGpuEngineOptions {
+  /** Scan kernels of the training step: 'fused' (the default) or 'simple', the unfused baseline. */
+  scan?: ScanKind;
+}
 
 /** Checks that every id of a token array is a valid index into the vocabulary. */
 function checkIds(field: string, ids: Int32Array, vocab: number): void {
@@ -47,7 +55,8 @@ export class WebGpuEngine implements Engine {
     readonly config: ResolvedConfig,
     readonly train: TrainConfig,
     initialParams: Float32Array,
-    private readonly onDeviceError?: (message: string) => void,
+    private readonly onDeviceError: ((message: string) => void) | undefined,
+    readonly scan: ScanKind,
   ) {
     this.description = `WebGPU (${adapterDescription})`;
     this.layout = buildLayout(config);
@@ -61,11 +70,12 @@ export class WebGpuEngine implements Engine {
 
     this.ctx = new GpuContext(device);
     this.params = this.ctx.upload('engine: params', initialParams);
-    this.batchBuffers = allocateForward(this.ctx, config, train.batch_size, train.seq_len, 'train');
-    this.trainBuffers = allocateTraining(this.ctx, config, this.layout, train.batch_size, train.seq_len);
+    this.batchBuffers = allocateForward(this.ctx, config, train.batch_size, train.seq_len, 'train', scan);
+    this.trainBuffers = allocateTraining(this.ctx, config, this.layout, train.batch_size, train.seq_len, scan);
     // Probes run one sequence through buffers of their own, padded to seq_len. The model is causal,
     // so the padding after the probe's tokens does not change the positions that are read back.
-    this.probeBuffers = allocateForward(this.ctx, config, 1, train.seq_len, 'probe');
+    // They use the simple scan, which keeps Δ and every state h_t for the probe to read.
+    this.probeBuffers = allocateForward(this.ctx, config, 1, train.seq_len, 'probe', 'simple');
   }
 
   /**
@@ -76,9 +86,11 @@ export class WebGpuEngine implements Engine {
    */
   static async create(
     device: GPUDevice, adapterDescription: string, config: ResolvedConfig, train: TrainConfig, initialParams: Float32Array,
-    onDeviceError?: (message: string) => void,
+    onDeviceError?: (message: string) => void, options: WebGpuEngineOptions = {},
   ): Promise<WebGpuEngine> {
-    const engine = new WebGpuEngine(device, adapterDescription, config, train, initialParams, onDeviceError);
+    const scan = options.scan ?? 'fused';
+    if (scan !== 'fused' && scan !== 'simple') throw new RangeError(`scan = ${String(scan)} is invalid: use 'fused' or 'simple'`);
+    const engine = new WebGpuEngine(device, adapterDescription, config, train, initialParams, onDeviceError, scan);
     try {
       await engine.build();
     } catch (err) {
@@ -179,10 +191,13 @@ export class WebGpuEngine implements Engine {
 
     // Batch row 0 is the start of each buffer, so the first l positions are a prefix.
     const ranges = [
-      ...this.probeBuffers.layers.flatMap((layer) => [
-        { buffer: layer.delta, size: l * di * 4 },
-        { buffer: layer.states, size: l * di * n * 4 },
-      ]),
+      ...this.probeBuffers.layers.flatMap((layer) => {
+        if (!layer.delta || !layer.states) throw new Error('probe buffers have no Δ or states: allocate them for the simple scan');
+        return [
+          { buffer: layer.delta, size: l * di * 4 },
+          { buffer: layer.states, size: l * di * n * 4 },
+        ];
+      }),
       { buffer: this.probeBuffers.logits, size: l * vocab * 4 },
     ];
     const data = await readBuffers(this.device, ranges, 'engine: probe');

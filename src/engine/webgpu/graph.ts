@@ -8,13 +8,22 @@
  * - x_proj runs as one product into xdbl (b·l, dt_rank + 2·d_state), whose
  *   column ranges are Δ's low-rank part, B and C; the CPU model runs three
  *   products over the same weight rows.
- * - The scan kernel leaves the gate out; silu_gate_forward applies y ⊙ SiLU(z).
+ * - The simple scan kernel leaves the gate out, and silu_gate_forward applies
+ *   y ⊙ SiLU(z). The fused scan applies the gate itself.
  */
 import type { ResolvedConfig } from '../../model/config';
 import { ADAMW } from '../../model/optimizer';
 import { layerParamNames, type ParamLayout } from '../../model/params';
 import type { Command, GpuContext, Tensor } from './context';
+import * as fused from './fusedScan';
 import * as k from './kernels';
+
+/**
+ * Scan kernels of a forward pass. 'fused' (shaders/selective_scan_fused.wgsl)
+ * keeps only the state at each chunk start. 'simple' (shaders/selective_scan.wgsl)
+ * keeps every state h_t and Δ, which probes read.
+ */
+export type ScanKind = 'fused' | 'simple';
 
 /** Activations of one layer for a batch of b sequences of length l, all token-major. */
 export interface LayerBuffers {
@@ -26,9 +35,11 @@ export interface LayerBuffers {
   u: GPUBuffer; // (b·l, d_inner)
   xdbl: GPUBuffer; // (b·l, dt_rank + 2·d_state)
   deltaRaw: GPUBuffer; // (b·l, d_inner)
-  yPre: GPUBuffer; // (b·l, d_inner), scan output before the gate
-  delta: GPUBuffer; // (b·l, d_inner), Δ after bias and softplus
-  states: GPUBuffer; // (b·l, d_inner, d_state)
+  yPre: GPUBuffer | null; // (b·l, d_inner), simple scan output before the gate
+  delta: GPUBuffer | null; // (b·l, d_inner), Δ after bias and softplus, from the simple scan
+  states: GPUBuffer | null; // (b·l, d_inner, d_state), every h_t, from the simple scan
+  /** Chunk start states and backward partials of the fused scan, as its plan lays them out. */
+  scanWorkspace: GPUBuffer | null;
   y: GPUBuffer; // (b·l, d_inner), gated scan output
   residOut: GPUBuffer; // (b·l, d_model), the residual stream after this block
 }
@@ -36,6 +47,9 @@ export interface LayerBuffers {
 export interface ForwardBuffers {
   b: number;
   l: number;
+  scan: ScanKind;
+  /** Work split of the fused scan; null with the simple scan. */
+  scanPlan: fused.FusedScanPlan | null;
   ids: GPUBuffer; // (b·l) i32
   embedded: GPUBuffer; // (b·l, d_model)
   layers: LayerBuffers[];
@@ -49,13 +63,17 @@ export function xdblWidth(cfg: ResolvedConfig): number {
   return cfg.dt_rank + 2 * cfg.d_state;
 }
 
-export function allocateForward(ctx: GpuContext, cfg: ResolvedConfig, b: number, l: number, owner: string): ForwardBuffers {
+export function allocateForward(
+  ctx: GpuContext, cfg: ResolvedConfig, b: number, l: number, owner: string, scan: ScanKind,
+): ForwardBuffers {
   const T = b * l;
   const { d_model: dm, d_inner: di, d_state: n, vocab_size: vocab } = cfg;
   const buf = (role: string, floats: number) => ctx.createStorage(`${owner}: ${role}`, floats);
+  const scanPlan = scan === 'fused' ? fused.planFusedScan(ctx.device.limits, scanShape(cfg, b, l)) : null;
   const layers: LayerBuffers[] = [];
   for (let i = 0; i < cfg.n_layer; i++) {
     const p = `layers.${i}`;
+    const simple = scanPlan === null;
     layers.push({
       rstd: buf(`${p} rstd`, T),
       xn: buf(`${p} xn`, T * dm),
@@ -65,15 +83,16 @@ export function allocateForward(ctx: GpuContext, cfg: ResolvedConfig, b: number,
       u: buf(`${p} u`, T * di),
       xdbl: buf(`${p} xdbl`, T * xdblWidth(cfg)),
       deltaRaw: buf(`${p} deltaRaw`, T * di),
-      yPre: buf(`${p} scan y`, T * di),
-      delta: buf(`${p} delta`, T * di),
-      states: buf(`${p} states`, T * di * n),
+      yPre: simple ? buf(`${p} scan y`, T * di) : null,
+      delta: simple ? buf(`${p} delta`, T * di) : null,
+      states: simple ? buf(`${p} states`, T * di * n) : null,
+      scanWorkspace: scanPlan ? buf(`${p} scan workspace`, scanPlan.workspace.total) : null,
       y: buf(`${p} gated y`, T * di),
       residOut: buf(`${p} residual out`, T * dm),
     });
   }
   return {
-    b, l,
+    b, l, scan, scanPlan,
     ids: buf('ids', T),
     embedded: buf('embedded', T * dm),
     layers,
@@ -99,9 +118,15 @@ function scanShape(cfg: ResolvedConfig, b: number, l: number): k.ScanShape {
   };
 }
 
-function scanTensors(layer: LayerBuffers, P: (name: string) => Tensor, i: number): k.ScanTensors {
+function scanTensors(layer: LayerBuffers, P: (name: string) => Tensor, i: number): fused.FusedScanTensors {
   const n = layerParamNames(i);
-  return { u: layer.u, delta: layer.deltaRaw, xdbl: layer.xdbl, A_log: P(n.A_log), D: P(n.D), deltaBias: P(n.dt_b) };
+  return { u: layer.u, delta: layer.deltaRaw, xdbl: layer.xdbl, z: layer.z, A_log: P(n.A_log), D: P(n.D), deltaBias: P(n.dt_b) };
+}
+
+/** Returns a buffer that only one scan kind allocates, or throws naming it. */
+function scanBuffer(buffer: GPUBuffer | null, role: string, scan: ScanKind): GPUBuffer {
+  if (!buffer) throw new Error(`${role} is not allocated with the ${scan} scan`);
+  return buffer;
 }
 
 /** Commands of the forward pass from fb.ids to fb.logits. */
@@ -133,8 +158,15 @@ export async function forwardCommands(
     commands.push(await k.matmulForward(ctx, L.xdbl, L.u, P(n.x_proj), T, di, R, site('x_proj')));
     commands.push(await k.matmulForward(ctx, L.deltaRaw, L.xdbl, P(n.dt_w), T, dtRank, di, { ...site('dt_proj'), xRowStride: R }));
 
-    commands.push(await k.selectiveScanForward(ctx, L.yPre, L.delta, L.states, scanTensors(L, P, i), scanShape(cfg, b, l), site('scan')));
-    commands.push(await k.siluGateForward(ctx, L.y, L.yPre, L.z, T * di, site('gate')));
+    if (fb.scanPlan) {
+      commands.push(await fused.selectiveScanFusedForward(ctx, L.y, null, scanBuffer(L.scanWorkspace, 'scan workspace', fb.scan),
+        scanTensors(L, P, i), scanShape(cfg, b, l), fb.scanPlan, site('scan')));
+    } else {
+      const yPre = scanBuffer(L.yPre, 'scan y', fb.scan);
+      commands.push(await k.selectiveScanForward(ctx, yPre, scanBuffer(L.delta, 'delta', fb.scan), scanBuffer(L.states, 'states', fb.scan),
+        scanTensors(L, P, i), scanShape(cfg, b, l), site('scan')));
+      commands.push(await k.siluGateForward(ctx, L.y, yPre, L.z, T * di, site('gate')));
+    }
 
     // resid_{i+1} = resid_i + y · out_projᵀ: copy, then let the product accumulate.
     commands.push({ kind: 'copy', source: resid, destination: L.residOut, size: T * dm * 4 });
@@ -168,17 +200,46 @@ export interface TrainBuffers {
   dHidden: GPUBuffer;
   dResid: GPUBuffer;
   dY: GPUBuffer;
-  dYPre: GPUBuffer;
-  dZ: GPUBuffer;
-  dU: GPUBuffer;
-  dDelta: GPUBuffer;
+  /** Gradient of the simple scan's output before the gate; null with the fused scan. */
+  dYPre: GPUBuffer | null;
+  /**
+   * dZ, dU and dDelta (of Δ before bias and softplus), each (b·l, d_inner). The
+   * fused scan writes all three into one buffer, with dU at offset 0.
+   */
+  dZ: Tensor;
+  dU: Tensor;
+  dDelta: Tensor;
   dXdbl: GPUBuffer;
-  dALogPartial: GPUBuffer;
+  /** Per-batch ∂L/∂A_log of the simple scan (b, d_inner, d_state); null with the fused scan. */
+  dALogPartial: GPUBuffer | null;
   dXb: GPUBuffer;
   dXn: GPUBuffer;
 }
 
-export function allocateTraining(ctx: GpuContext, cfg: ResolvedConfig, layout: ParamLayout, b: number, l: number): TrainBuffers {
+/**
+ * Allocates dZ, dU and dDelta. The fused scan writes all three into one buffer,
+ * with dU at offset 0 because conv1d's backward reads it from there. The simple
+ * scan gets three buffers.
+ */
+function allocateScanTokenGrads(
+  buf: (role: string, floats: number) => GPUBuffer, scan: ScanKind, b: number, l: number, di: number,
+): Pick<TrainBuffers, 'dZ' | 'dU' | 'dDelta'> {
+  if (scan === 'fused') {
+    const shape = { b, l, d: di };
+    const grads = fused.fusedScanTokenGrads(buf('dU, dDelta and dZ', fused.fusedScanTokenGradFloats(shape)), shape);
+    return { dZ: grads.dz, dU: grads.du, dDelta: grads.dDelta };
+  }
+  const T = b * l;
+  return {
+    dZ: { buffer: buf('dZ', T * di), offset: 0 },
+    dU: { buffer: buf('dU', T * di), offset: 0 },
+    dDelta: { buffer: buf('dDelta', T * di), offset: 0 },
+  };
+}
+
+export function allocateTraining(
+  ctx: GpuContext, cfg: ResolvedConfig, layout: ParamLayout, b: number, l: number, scan: ScanKind,
+): TrainBuffers {
   const T = b * l;
   const { d_model: dm, d_inner: di, d_state: n, vocab_size: vocab } = cfg;
   const buf = (role: string, floats: number) => ctx.createStorage(`train: ${role}`, floats);
@@ -202,12 +263,10 @@ export function allocateTraining(ctx: GpuContext, cfg: ResolvedConfig, layout: P
     dHidden: buf('dHidden', T * dm),
     dResid: buf('dResid', T * dm),
     dY: buf('dY', T * di),
-    dYPre: buf('dY before gate', T * di),
-    dZ: buf('dZ', T * di),
-    dU: buf('dU', T * di),
-    dDelta: buf('dDelta', T * di),
+    dYPre: scan === 'simple' ? buf('dY before gate', T * di) : null,
+    ...allocateScanTokenGrads(buf, scan, b, l, di),
     dXdbl: buf('dXdbl', T * xdblWidth(cfg)),
-    dALogPartial: buf('dA_log partial', b * di * n),
+    dALogPartial: scan === 'simple' ? buf('dA_log partial', b * di * n) : null,
     dXb: buf('dXb', T * di),
     dXn: buf('dXn', T * dm),
   };
@@ -255,14 +314,24 @@ export async function trainCommands(
     // The residual passes dResid through unchanged; the mixer's part is added by the norm's backward below.
     commands.push(...(await k.matmulBackward(ctx, tb.dY, G(names.out_proj), tb.dResid, L.y, P(names.out_proj), T, di, dm, false,
       site('out_proj'))));
-    commands.push(await k.siluGateBackward(ctx, tb.dYPre, tb.dZ, tb.dY, L.yPre, L.z, T * di, site('gate')));
-
-    commands.push(...(await k.selectiveScanBackward(ctx,
-      { du: tb.dU, dDelta: tb.dDelta, dXdbl: tb.dXdbl, dALogPartial: tb.dALogPartial },
-      tb.dYPre, L.states, scanTensors(L, P, i), scanShape(cfg, b, l), site('scan'))));
-    commands.push(await k.reduceRows(ctx, G(names.A_log), tb.dALogPartial, null, b, di * n, site('dA_log')));
-    commands.push(await k.reduceRows(ctx, G(names.D), tb.dYPre, L.u, T, di, site('dD')));
-    commands.push(await k.reduceRows(ctx, G(names.dt_b), tb.dDelta, null, T, di, site('dt_proj bias')));
+    if (fb.scanPlan) {
+      // The fused scan also takes the gate's gradient and adds the gradients of A_log, D and dt_proj's bias.
+      commands.push(...(await fused.selectiveScanFusedBackward(ctx,
+        { du: tb.dU, dDelta: tb.dDelta, dz: tb.dZ, dXdbl: tb.dXdbl, A_log: G(names.A_log), D: G(names.D), deltaBias: G(names.dt_b) },
+        tb.dY, scanBuffer(L.scanWorkspace, 'scan workspace', fb.scan), scanTensors(L, P, i), scanShape(cfg, b, l), fb.scanPlan,
+        site('scan'))));
+    } else {
+      const dYPre = scanBuffer(tb.dYPre, 'dY before gate', fb.scan);
+      const dALogPartial = scanBuffer(tb.dALogPartial, 'dA_log partial', fb.scan);
+      commands.push(await k.siluGateBackward(ctx, dYPre, tb.dZ.buffer, tb.dY, scanBuffer(L.yPre, 'scan y', fb.scan), L.z, T * di,
+        site('gate')));
+      commands.push(...(await k.selectiveScanBackward(ctx,
+        { du: tb.dU.buffer, dDelta: tb.dDelta.buffer, dXdbl: tb.dXdbl, dALogPartial },
+        dYPre, scanBuffer(L.states, 'states', fb.scan), scanTensors(L, P, i), scanShape(cfg, b, l), site('scan'))));
+      commands.push(await k.reduceRows(ctx, G(names.A_log), dALogPartial, null, b, di * n, site('dA_log')));
+      commands.push(await k.reduceRows(ctx, G(names.D), dYPre, L.u, T, di, site('dD')));
+      commands.push(await k.reduceRows(ctx, G(names.dt_b), tb.dDelta.buffer, null, T, di, site('dt_proj bias')));
+    }
 
     // dt_proj writes Δ's low-rank gradient into the first dt_rank columns of dXdbl, next to ∂L/∂B and ∂L/∂C.
     commands.push(...(await k.matmulBackward(ctx, tb.dXdbl, G(names.dt_w), tb.dDelta, L.xdbl, P(names.dt_w), T, dtRank, di, false,
@@ -270,7 +339,7 @@ export async function trainCommands(
     commands.push(...(await k.matmulBackward(ctx, tb.dU, G(names.x_proj), tb.dXdbl, L.u, P(names.x_proj), T, di, R, true,
       site('x_proj'))));
 
-    commands.push(...(await k.conv1dSiluBackward(ctx, tb.dXb, G(names.conv_w), G(names.conv_b), tb.dU, L.pre, L.xb, P(names.conv_w),
+    commands.push(...(await k.conv1dSiluBackward(ctx, tb.dXb, G(names.conv_w), G(names.conv_b), tb.dU.buffer, L.pre, L.xb, P(names.conv_w),
       b, l, di, dConv, site('conv1d'))));
     commands.push(...(await k.matmulBackward(ctx, tb.dXn, G(names.in_proj), tb.dXb, L.xn, P(names.in_proj), T, dm, di, false,
       { ...site('in_proj x'), wRow: 0 })));

@@ -28,7 +28,8 @@ function siteLabel(kernel: string, options: CallOptions | undefined, role: strin
   return options?.label ? `${kernel}: ${options.label} ${role}` : `${kernel}: ${role}`;
 }
 
-async function makeDispatch(
+/** Compiles or reuses the kernel, writes its uniforms and binds the buffers after the uniform, in binding order. */
+export async function makeDispatch(
   ctx: GpuContext, name: KernelName, options: CallOptions | undefined, uniforms: UniformField[],
   buffers: GPUBuffer[], workgroups: [number, number, number], constants: Record<string, number> = {},
 ): Promise<Dispatch> {
@@ -43,7 +44,8 @@ async function makeDispatch(
   };
 }
 
-function sameBuffer(tensorNames: string, tensors: Tensor[]): GPUBuffer {
+/** Returns the one buffer that all the tensors share; throws naming them when they do not. */
+export function sameBuffer(tensorNames: string, tensors: Tensor[]): GPUBuffer {
   const buffer = tensors[0].buffer;
   if (tensors.some((t) => t.buffer !== buffer)) throw new Error(`${tensorNames} must be in one buffer`);
   return buffer;

@@ -23,9 +23,14 @@ export function createNodeGpu(): Promise<GPU> {
   return nodeGpu;
 }
 
-/** Requests a device from Dawn through requestDevice in ../create.ts, so tests request the same limits as the app. */
-export async function requestNodeDevice(): Promise<{ device: GPUDevice; adapterName: string }> {
-  const result = await requestDevice(await createNodeGpu());
+/**
+ * Requests a device from Dawn through requestDevice in ../create.ts, so tests request the same limits as the app,
+ * with those of optionalFeatures that the adapter offers.
+ */
+export async function requestNodeDevice(
+  optionalFeatures: readonly GPUFeatureName[] = [],
+): Promise<{ device: GPUDevice; adapterName: string }> {
+  const result = await requestDevice(await createNodeGpu(), optionalFeatures);
   if ('reason' in result) throw new Error(`no WebGPU device under Node: ${result.reason}`);
   return result;
 }

@@ -1,0 +1,75 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Rng } from '../../model/random';
+import { fusedScanTokenGradFloats, fusedScanTokenGrads, type FusedScanGradTensors } from './fusedScan';
+import * as materializing from './materializingScan';
+import { makeScanCase, paramGradParts, splitBC, uploadScanCase, type ScanCase } from './scanTesting';
+import { expectClose, openGpu, randomArray, runAndRead, type GpuFixture } from './testing';
+
+let gpu: GpuFixture;
+beforeAll(async () => {
+  gpu = await openGpu();
+});
+afterAll(() => gpu?.close());
+
+/** Runs the materializing forward and backward passes and compares every output and gradient with the CPU reference. */
+async function checkMaterializing(sc: ScanCase) {
+  const { ctx } = gpu;
+  const { b, l, d, n, rowStride } = sc.shape;
+  const tokens = b * l * d;
+  const { inputs, grads, dout } = uploadScanCase(ctx, sc);
+  const buffers = materializing.allocateMaterializingScan(ctx, sc.shape, 'test');
+  const out = ctx.createStorage('test: out', tokens);
+  const tokenGrads = ctx.createStorage('test: token grads', fusedScanTokenGradFloats(sc.shape));
+  const dXdbl = ctx.upload('test: dXdbl', randomArray(new Rng(2), b * l * rowStride));
+  const g: FusedScanGradTensors = {
+    ...fusedScanTokenGrads(tokenGrads, sc.shape), dXdbl, A_log: grads.A_log, D: grads.D, deltaBias: grads.deltaBias,
+  };
+  const forward = await materializing.selectiveScanMaterializingForward(ctx, out, buffers, inputs, sc.shape);
+  const backward = await materializing.selectiveScanMaterializingBackward(ctx, g, dout, buffers, inputs, sc.shape);
+
+  // Backward leaves the states as the scan wrote them, so they are read after it.
+  const got = await runAndRead(ctx, [...forward, ...backward], {
+    out: [out, tokens], states: [buffers.states, tokens * n],
+    tokenGrads: [tokenGrads, 3 * tokens], dXdbl: [dXdbl, b * l * rowStride], grads: [grads.buffer, sc.params.length],
+  });
+  expectClose('out', got.out, sc.want.out);
+  expectClose('states', got.states, sc.want.states);
+  expectClose('dz', got.tokenGrads.subarray(2 * tokens), sc.want.dz);
+  expectClose('du', got.tokenGrads.subarray(0, tokens), sc.want.du);
+  expectClose('dDelta', got.tokenGrads.subarray(tokens, 2 * tokens), sc.want.dDelta);
+  const { dB, dC } = splitBC(sc, got.dXdbl);
+  expectClose('dB', dB, sc.want.dB);
+  expectClose('dC', dC, sc.want.dC);
+  const gotParams = paramGradParts(sc, got.grads);
+  const wantParams = paramGradParts(sc, sc.want.grads);
+  expectClose('dA_log', gotParams.A_log, wantParams.A_log);
+  expectClose('dD', gotParams.D, wantParams.D);
+  expectClose('dDeltaBias', gotParams.deltaBias, wantParams.deltaBias);
+}
+
+describe('materializing selective scan', () => {
+  it('materializing scan at length 1', async () => {
+    await checkMaterializing(makeScanCase(80, 2, 1, 5, 16));
+  });
+
+  it('materializing scan with d_state 1', async () => {
+    await checkMaterializing(makeScanCase(81, 3, 7, 6, 1));
+  });
+
+  it('materializing scan at length 1000', async () => {
+    await checkMaterializing(makeScanCase(82, 1, 1000, 3, 64));
+  });
+
+  it('materializing scan over many channels', async () => {
+    await checkMaterializing(makeScanCase(83, 2, 67, 70, 16));
+  });
+
+  it('materializing scan rejects oversized states', () => {
+    const { ctx, device } = gpu;
+    const l = Math.ceil(device.limits.maxStorageBufferBindingSize / (4 * 1024 * 16)) + 1;
+    const before = ctx.allocatedBytes;
+    expect(() => materializing.allocateMaterializingScan(ctx, { b: 1, l, d: 1024, n: 16 }, 'too large'))
+      .toThrow(/maxStorageBufferBindingSize/);
+    expect(ctx.allocatedBytes).toBe(before);
+  });
+});
