@@ -234,7 +234,11 @@ export class Trainer implements TrainerApi {
         }
       }
       if (intervalSteps > 0) await this.emitMetrics(engine, intervalSteps, intervalStart, b * l);
-      if (this.status === 'running') this.setStatus('paused');
+      // Show Δ and the states at the step where training stopped.
+      if (this.status === 'running') {
+        await this.probe();
+        this.setStatus('paused');
+      }
     } catch (err) {
       this.setStatus('error', err instanceof Error ? err.message : String(err));
     }

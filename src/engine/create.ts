@@ -36,12 +36,23 @@ export function describeAdapter(info: GPUAdapterInfo | undefined): string {
 }
 
 /**
+ * True for an adapter that runs WebGPU on the CPU (SwiftShader, llvmpipe, WARP),
+ * which trains these small models more slowly than the CPU engine does.
+ */
+export function isSoftwareAdapter(info: GPUAdapterInfo | undefined): boolean {
+  if (!info) return false;
+  if ((info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter) return true;
+  const text = [info.vendor, info.architecture, info.device, info.description].join(' ');
+  return /swiftshader|llvmpipe|lavapipe|software|microsoft basic render|\bwarp\b/i.test(text);
+}
+
+/**
  * Requests an adapter and a device with the limits the kernels need, and with
  * those of optionalFeatures that the adapter offers; returns a reason string on failure.
  */
 export async function requestDevice(
   gpu: GPU | undefined, optionalFeatures: readonly GPUFeatureName[] = [],
-): Promise<{ device: GPUDevice; adapterName: string } | { reason: string }> {
+): Promise<{ device: GPUDevice; adapterName: string; software: boolean } | { reason: string }> {
   if (!gpu) return { reason: 'this browser does not expose WebGPU (navigator.gpu is missing)' };
   let adapter: GPUAdapter | null;
   try {
@@ -60,16 +71,17 @@ export async function requestDevice(
   const requiredFeatures = optionalFeatures.filter((feature) => adapter.features.has(feature));
   try {
     const device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'mamba-playground' });
-    return { device, adapterName: describeAdapter(adapter.info) };
+    return { device, adapterName: describeAdapter(adapter.info), software: isSoftwareAdapter(adapter.info) };
   } catch (err) {
     return { reason: `requesting a WebGPU device failed: ${(err as Error).message}` };
   }
 }
 
 /**
- * Creates the engine for a run. With preference 'auto' a WebGPU failure falls back
- * to the CPU engine and the reason is returned; with 'webgpu' it throws
- * WebGpuUnavailableError.
+ * Creates the engine for a run. With preference 'auto' a WebGPU failure, or an
+ * adapter that is a software implementation, falls back to the CPU engine and the
+ * reason is returned; with 'webgpu' a failure throws WebGpuUnavailableError and a
+ * software adapter is used as it is.
  */
 export async function createEngine(
   config: ResolvedConfig, train: TrainConfig, params: Float32Array, options: CreateEngineOptions,
@@ -80,6 +92,13 @@ export async function createEngine(
   if ('reason' in result) {
     if (options.preference === 'webgpu') throw new WebGpuUnavailableError(result.reason);
     return { engine: new CpuEngine(config, train, params, 'CPU'), fallbackReason: result.reason };
+  }
+  if (options.preference === 'auto' && result.software) {
+    result.device.destroy();
+    const reason =
+      `the only WebGPU adapter is a software implementation (${result.adapterName}), which is slower here than the CPU engine: ` +
+      'choose WebGPU explicitly to use it anyway';
+    return { engine: new CpuEngine(config, train, params, 'CPU'), fallbackReason: reason };
   }
   // Loaded on demand, so a CPU-only run never parses the WebGPU engine.
   const { WebGpuEngine } = await import('./webgpu/engine');

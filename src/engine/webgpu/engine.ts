@@ -90,12 +90,28 @@ export class WebGpuEngine implements Engine {
   ): Promise<WebGpuEngine> {
     const scan = options.scan ?? 'fused';
     if (scan !== 'fused' && scan !== 'simple') throw new RangeError(`scan = ${String(scan)} is invalid: use 'fused' or 'simple'`);
-    const engine = new WebGpuEngine(device, adapterDescription, config, train, initialParams, onDeviceError, scan);
+    // Allocation failures land in this scope, so they can be reported with the sizes that caused them.
+    device.pushErrorScope('out-of-memory');
+    let engine: WebGpuEngine | null = null;
+    let failure: unknown = null;
     try {
+      engine = new WebGpuEngine(device, adapterDescription, config, train, initialParams, onDeviceError, scan);
       await engine.build();
     } catch (err) {
-      engine.dispose();
-      throw err;
+      failure = err;
+    }
+    const outOfMemory = await device.popErrorScope();
+    if (outOfMemory) {
+      failure = new Error(
+        `the GPU ran out of memory allocating the buffers for batch_size = ${train.batch_size}, seq_len = ${train.seq_len}, ` +
+          `d_model = ${config.d_model}, n_layer = ${config.n_layer}, d_state = ${config.d_state}: ` +
+          'reduce batch_size, seq_len or the model size',
+      );
+    }
+    if (failure || !engine) {
+      if (engine) engine.dispose();
+      else device.destroy();
+      throw failure;
     }
     return engine;
   }
