@@ -5,6 +5,7 @@
 import type { MambaConfig, TrainConfig } from './model/config';
 import type { EngineKind } from './engine/types';
 import type { TaskConfig, TokenRole } from './tasks';
+import type { ScanBenchPoint, ScanBenchResult } from './bench/scanBench';
 
 export type EnginePreference = 'auto' | 'webgpu' | 'cpu';
 
@@ -88,5 +89,19 @@ export interface TrainerApi {
   reset(): Promise<void>;
   /** Runs the probe sequence through the model now and emits a probe event. */
   probe(): Promise<ProbeEvent>;
+  /**
+   * Pauses training and times the selective scan kernels on a device of their own
+   * (see src/bench/scanBench.ts); onPoint receives each length as it is measured.
+   * Rejects when WebGPU is unavailable.
+   */
+  benchScan(options: ScanBenchRequest, onPoint?: (point: ScanBenchPoint) => void): Promise<ScanBenchResult>;
   dispose(): Promise<void>;
+}
+
+/** Sweep of the in-app scan benchmark. */
+export interface ScanBenchRequest {
+  lengths: number[];
+  dInner: number;
+  dState: number;
+  repeats: number;
 }

@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/model/config';
 import { findPreset } from '../src/presets';
 import type { MetricsEvent, ProbeEvent, RunConfig, StatusEvent, TrainerEvent } from '../src/protocol';
+import { createNodeGpu } from '../src/engine/webgpu/node';
 import { Trainer } from './trainer';
+
+const nodeGpu = await createNodeGpu();
 
 function tinyRun(overrides: Partial<RunConfig> = {}): RunConfig {
   const preset = findPreset('e2e-tiny');
@@ -110,5 +113,25 @@ describe('Trainer on the CPU engine', () => {
     const info = await trainer.configure(tinyRun({ engine: 'auto' }));
     expect(info.kind).toBe('cpu');
     expect(info.fallbackReason).toMatch(/navigator\.gpu is missing/);
+  });
+});
+
+describe('Trainer scan benchmark', () => {
+  it('measures each length and reports it', async () => {
+    const trainer = new Trainer({ gpu: () => nodeGpu });
+    const seen: number[] = [];
+    const result = await trainer.benchScan({ lengths: [33, 64], dInner: 8, dState: 4, repeats: 1 }, (p) => seen.push(p.length));
+    expect(seen).toEqual([33, 64]);
+    expect(result.points.map((p) => p.length)).toEqual([33, 64]);
+    for (const p of result.points) {
+      expect(p.fused_fwd_ms).toBeGreaterThan(0);
+      expect(p.materializing_fwd_bwd_ms).toBeGreaterThan(0);
+      expect(p.bytes).toBeGreaterThan(0);
+    }
+  });
+
+  it('rejects without WebGPU and says why', async () => {
+    const trainer = new Trainer({ gpu: () => undefined });
+    await expect(trainer.benchScan({ lengths: [64], dInner: 8, dState: 4, repeats: 1 })).rejects.toThrow(/needs WebGPU.*navigator\.gpu is missing/);
   });
 });

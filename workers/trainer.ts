@@ -3,12 +3,14 @@
  * the Web Worker (trainer.worker.ts exposes it with comlink) and, unchanged,
  * under Node for the command line.
  */
-import { createEngine } from '../src/engine/create';
+import { runScanBench } from '../src/bench/scanBench';
+import { createEngine, requestDevice } from '../src/engine/create';
 import type { Engine } from '../src/engine/types';
 import { ConfigError, resolveConfig, validateTrainConfig, type FieldError } from '../src/model/config';
 import { buildLayout, initParams } from '../src/model/params';
 import { Rng } from '../src/model/random';
-import type { EngineInfo, ProbeEvent, RunConfig, RunStatus, TrainerApi, TrainerEvent } from '../src/protocol';
+import type { ScanBenchPoint, ScanBenchResult } from '../src/bench/scanBench';
+import type { EngineInfo, ProbeEvent, RunConfig, RunStatus, ScanBenchRequest, TrainerApi, TrainerEvent } from '../src/protocol';
 import { generateBatch, probeSequence, validateTask, type TaskSequence } from '../src/tasks';
 
 export interface TrainerOptions {
@@ -176,6 +178,17 @@ export class Trainer implements TrainerApi {
     };
     this.emit(event);
     return event;
+  }
+
+  async benchScan(options: ScanBenchRequest, onPoint?: (point: ScanBenchPoint) => void): Promise<ScanBenchResult> {
+    await this.pause();
+    const created = await requestDevice(this.gpu(), ['timestamp-query']);
+    if ('reason' in created) throw new Error(`the scan benchmark needs WebGPU, and ${created.reason}`);
+    try {
+      return await runScanBench(created.device, created.adapterName, { ...options, onPoint });
+    } finally {
+      created.device.destroy();
+    }
   }
 
   async dispose(): Promise<void> {

@@ -29,7 +29,7 @@ const MARGIN: Margin = { top: 10, right: 16, bottom: 38, left: 60 };
 export function createLogLogChart(element: HTMLElement, options: LogLogChartOptions): Chart<LogLogSeries[]> {
   const root = createChartRoot(element, options.label, 'loglog-chart');
   const plotHeight = options.height ?? 260;
-  const formatY = options.formatY ?? d3.format('.3~g');
+  const formatY = options.formatY ?? d3.format('~g');
 
   const svg = d3.select(root).append('svg').attr('class', 'chart-svg');
   const plot = svg.append('g').attr('transform', `translate(${MARGIN.left},${MARGIN.top})`);
@@ -67,9 +67,13 @@ export function createLogLogChart(element: HTMLElement, options: LogLogChartOpti
     // Powers of two label sequence lengths best.
     const xTicks = allX.length > 0 ? [...new Set(allX)].sort((a, b) => a - b) : x.ticks(4);
     const step = Math.ceil(xTicks.length / Math.max(2, Math.floor(innerWidth / 60)));
-    axisX.call(d3.axisBottom(x).tickValues(xTicks.filter((_, i) => i % step === 0)).tickFormat(d3.format('~s')));
-    axisY.call(d3.axisLeft(y).ticks(5, formatY));
-    gridY.call(d3.axisLeft(y).ticks(5).tickSize(-innerWidth).tickFormat(() => ''));
+    axisX.call(d3.axisBottom(x).tickValues(xTicks.filter((_, i) => i % step === 0)).tickFormat(d3.format('d')));
+    // Label and grid only the powers of ten, unless the data spans less than a decade.
+    const [lo, hi] = y.domain();
+    const decades = d3.range(Math.ceil(Math.log10(lo)), Math.floor(Math.log10(hi)) + 1).map((e) => 10 ** e);
+    const yTicks = decades.length >= 2 ? decades : y.ticks(3);
+    axisY.call(d3.axisLeft(y).tickValues(yTicks).tickFormat((v) => formatY(v as number)));
+    gridY.call(d3.axisLeft(y).tickValues(yTicks).tickSize(-innerWidth).tickFormat(() => ''));
 
     const line = d3
       .line<{ x: number; y: number | null }>()
@@ -107,7 +111,7 @@ export function createLogLogChart(element: HTMLElement, options: LogLogChartOpti
           const skipped = s.points.filter((p) => p.y === null).map((p) => p.x);
           const parts = [s.name];
           if (slope !== null) parts.push(`slope ${slope.toFixed(2)}`);
-          if (skipped.length > 0) parts.push(`not measured at ${skipped.map((v) => d3.format('~s')(v)).join(', ')}`);
+          if (skipped.length > 0) parts.push(`not measured at ${skipped.join(', ')}`);
           return parts.join(' · ');
         });
       });

@@ -4,6 +4,7 @@
  */
 import { create } from 'zustand';
 import { subscribeWithSelector } from 'zustand/middleware';
+import { createBenchSlice } from './benchSlice';
 import { createConfigSlice } from './configSlice';
 import { createRunSlice } from './runSlice';
 import type { AppState } from './types';
@@ -16,6 +17,7 @@ export const useAppStore = create<AppState>()(
     ...createConfigSlice(...args),
     ...createRunSlice(...args),
     ...createViewSlice(...args),
+    ...createBenchSlice(...args),
   })),
 );
 
@@ -25,4 +27,5 @@ export function resetStore(): void {
   state.resetConfig();
   state.resetRunSlice();
   state.resetView();
+  state.resetBench();
 }

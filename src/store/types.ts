@@ -1,9 +1,10 @@
+import type { BenchSlice } from './benchSlice';
 import type { ConfigSlice } from './configSlice';
 import type { RunSlice } from './runSlice';
 import type { ViewSlice } from './viewSlice';
 
 /** The combined store: one slice per concern. */
-export type AppState = ConfigSlice & RunSlice & ViewSlice;
+export type AppState = ConfigSlice & RunSlice & ViewSlice & BenchSlice;
 
 /** Middleware applied once, on the combined store. */
 export type AppMiddleware = [['zustand/subscribeWithSelector', never]];

@@ -1,3 +1,4 @@
+import { BenchmarkPanel } from './BenchmarkPanel';
 import { ControlsPanel } from './ControlsPanel';
 import { DeltaPanel } from './DeltaPanel';
 import { ErrorBanner } from './ErrorBanner';
@@ -23,6 +24,7 @@ export function App() {
           <MetricsPanel />
           <DeltaPanel />
           <StatePanel />
+          <BenchmarkPanel />
         </main>
       </div>
     </div>
