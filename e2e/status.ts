@@ -9,10 +9,10 @@ export interface StatusReading {
   accuracy: number | null;
 }
 
-/** Parses "Training · step 120 · loss 1.234 · accuracy 56.2% · WebGPU (…)". */
+/** Parses "Training · step 120 · loss 1.23 · accuracy 56.2% · WebGPU (…)"; a small loss reads "1.23e-6". */
 export function parseStatus(text: string): StatusReading {
   const step = /step (\d+)/.exec(text);
-  const loss = /loss (\d+(?:\.\d+)?)/.exec(text);
+  const loss = /loss (\d+(?:\.\d+)?(?:e[-+]?\d+)?)/.exec(text);
   const accuracy = /accuracy (\d+(?:\.\d+)?)%/.exec(text);
   return {
     text,

@@ -1,8 +1,10 @@
 import { expect, test } from '@playwright/test';
 import { collectUntilStep, drawnCells, readStatus } from './status';
 
+// Auto prefers the CPU engine over SwiftShader, the software adapter these tests get
+// without a GPU, so the WebGPU test chooses WebGPU in the link.
 test('training on WebGPU lowers the loss and draws Δ', async ({ page }) => {
-  await page.goto('/?preset=e2e-tiny');
+  await page.goto('/?preset=e2e-tiny&engine=webgpu');
   const status = page.getByRole('status');
   await expect(status).toContainText('Ready');
   await expect(status).toContainText('WebGPU');
@@ -22,6 +24,14 @@ test('training on WebGPU lowers the loss and draws Δ', async ({ page }) => {
   await expect(page.getByRole('img', { name: 'state norm, layer 1, channel 1', exact: true })).toBeVisible();
 });
 
+test('Auto on a software adapter trains on the CPU and says why', async ({ page }) => {
+  await page.goto('/?preset=e2e-tiny&engine=auto');
+  const status = page.getByRole('status');
+  await expect(status).toContainText('Ready');
+  await expect(status).toContainText('CPU (WebGPU not used)');
+  await expect(page.getByText('WebGPU is not used: the only WebGPU adapter is a software implementation')).toBeVisible();
+});
+
 test('Pause stops training within a second', async ({ page }) => {
   await page.goto('/?preset=e2e-tiny');
   await expect(page.getByRole('status')).toContainText('Ready');
@@ -36,7 +46,9 @@ test('Pause stops training within a second', async ({ page }) => {
   const stepWhenPaused = (await readStatus(page)).step;
   await page.waitForTimeout(1_000);
   expect((await readStatus(page)).step).toBe(stepWhenPaused);
+  await expect(page.getByRole('heading', { name: `Δ per token at step ${stepWhenPaused}`, exact: true })).toBeVisible();
   await expect(page.getByRole('button', { name: 'Train', exact: true })).toBeEnabled();
+  await expect(page.getByRole('button', { name: 'Pause', exact: true })).toBeDisabled();
 
   await page.getByRole('button', { name: 'Reset', exact: true }).click();
   await expect(page.getByRole('status')).toContainText('step 0');

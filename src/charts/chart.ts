@@ -16,6 +16,21 @@ export interface Margin {
 }
 
 /**
+ * Left and right margins of the plot area of line charts and heatmaps, in CSS pixels.
+ * Both share them, so a line chart of the same width under a heatmap lines up with its
+ * columns. The left margin fits the axis title and tick labels such as "0.008".
+ */
+export const PLOT_MARGIN_X = { left: 60, right: 16 } as const;
+
+/** Width per x tick, in CSS pixels; line charts and heatmaps share it so their ticks match. */
+export const X_TICK_SPACING = 80;
+
+/** Number of x ticks to request for a plot area of this width. */
+export function xTickCount(plotWidth: number): number {
+  return Math.max(2, Math.floor(plotWidth / X_TICK_SPACING));
+}
+
+/**
  * Creates the chart's root element inside `element`: a div with role="img" and the
  * given aria-label, which screen readers and tests use to find the chart.
  */

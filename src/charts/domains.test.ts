@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lineYDomain, logDomain, logLogSlope, symmetricDomain, thinTicks } from './domains';
+import { lineXDomain, lineYDomain, logDomain, logLogSlope, symmetricDomain, thinTicks } from './domains';
 
 describe('logDomain', () => {
   it('spans positive values', () => {
@@ -59,6 +59,26 @@ describe('lineYDomain', () => {
   it('returns a default for an empty series', () => {
     expect(lineYDomain([], 'linear')).toEqual([0, 1]);
     expect(lineYDomain([NaN], 'log')).toEqual([0.01, 10]);
+  });
+});
+
+describe('lineXDomain', () => {
+  it('spans the values', () => {
+    expect(lineXDomain([30, 60, 90])).toEqual([30, 90]);
+  });
+
+  it('starts a single positive step at 0', () => {
+    expect(lineXDomain([30])).toEqual([0, 30]);
+  });
+
+  it('widens a single zero or negative value by one', () => {
+    expect(lineXDomain([0])).toEqual([0, 1]);
+    expect(lineXDomain([-2])).toEqual([-2, -1]);
+  });
+
+  it('returns [0, 1] without finite values', () => {
+    expect(lineXDomain([])).toEqual([0, 1]);
+    expect(lineXDomain([NaN])).toEqual([0, 1]);
   });
 });
 

@@ -96,3 +96,21 @@ export function logLogSlope(points: { x: number; y: number | null }[]): number |
   }
   return den === 0 ? null : num / den;
 }
+
+/**
+ * Returns an x domain for a line chart: the range of the finite values. A single value
+ * x > 0 gives [0, x], because the x values here are counts such as steps that start at
+ * 0, and any other single value x gives [x, x + 1]. Without values it is [0, 1].
+ */
+export function lineXDomain(values: number[]): [number, number] {
+  let min = Infinity;
+  let max = -Infinity;
+  for (const v of values) {
+    if (!Number.isFinite(v)) continue;
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  if (min === Infinity) return [0, 1];
+  if (min === max) return min > 0 ? [0, min] : [min, min + 1];
+  return [min, max];
+}

@@ -7,8 +7,9 @@
  * check that something was drawn without reading pixels.
  */
 import * as d3 from 'd3';
-import { createChartRoot, observeWidth, widthOf, type Chart, type Margin } from './chart';
+import { createChartRoot, observeWidth, PLOT_MARGIN_X, widthOf, xTickCount, type Chart, type Margin } from './chart';
 import { buildColorTable, colorPosition, colorTableIndex, interpolatorFor, type ColorKind } from './colors';
+import { formatTick, integerTicks, logTicks } from './ticks';
 
 export interface ColumnLabel {
   text: string;
@@ -52,12 +53,17 @@ export interface HeatmapOptions {
   height?: number;
 }
 
-const MARGIN: Margin = { top: 6, right: 12, bottom: 8, left: 48 };
+const MARGIN: Margin = { top: 6, bottom: 8, ...PLOT_MARGIN_X };
 const BAND_HEIGHT = 8;
 const BAND_GAP = 3;
 const LABEL_ROW_HEIGHT = 16;
 const AXIS_HEIGHT = 34;
 const LEGEND_HEIGHT = 40;
+/** Height of each row of role swatches that wraps under the colour bar. */
+const ROLE_ROW_HEIGHT = 18;
+const ROLE_ITEM_GAP = 14;
+/** Space the colour bar's tick labels need each, such as "0.002" or "1e-4". */
+const LEGEND_TICK_SPACING = 44;
 /** Narrowest column, in CSS pixels, that gets its token label when labels are dense. */
 const MIN_LABEL_WIDTH = 9;
 const FALLBACK_ROLE_COLOR = '#9ca3af';
@@ -87,6 +93,8 @@ export function createHeatmap(element: HTMLElement, options: HeatmapOptions): Ch
   const gradient = svg.append('defs').append('linearGradient').attr('id', gradientId);
   const readout = document.createElement('div');
   readout.className = 'heatmap-readout';
+  // The readout follows the SVG in the flow and starts where the plot does.
+  readout.style.paddingLeft = `${MARGIN.left}px`;
   root.appendChild(readout);
 
   let data: HeatmapData | null = null;
@@ -132,9 +140,9 @@ export function createHeatmap(element: HTMLElement, options: HeatmapOptions): Ch
     const labelTop = rect.y + rect.height + 2;
     const axisTop = labelTop + LABEL_ROW_HEIGHT;
     const legendTop = axisTop + AXIS_HEIGHT;
-    const totalHeight = legendTop + LEGEND_HEIGHT + MARGIN.bottom;
-    svg.attr('width', width).attr('height', totalHeight);
-    root.style.height = `${totalHeight}px`;
+    const setHeight = (legendHeight: number) => svg.attr('height', legendTop + legendHeight + MARGIN.bottom);
+    svg.attr('width', width);
+    setHeight(LEGEND_HEIGHT);
     Object.assign(canvas.style, {
       left: `${rect.x}px`,
       top: `${rect.y}px`,
@@ -162,13 +170,13 @@ export function createHeatmap(element: HTMLElement, options: HeatmapOptions): Ch
     drawBand(d, x);
     drawLabels(d, x, labelTop);
 
-    // Positions count from 0 like token indices; rows count from 1 as in the selects.
-    const positionTicks = d3.scaleLinear().domain([0, d.columns]).range([rect.x, rect.x + rect.width]);
-    const tickCount = Math.max(2, Math.min(d.columns, Math.floor(rect.width / 70)));
+    // Positions count from 0 like token indices. Each tick sits at the centre of its
+    // column, as the token labels do. Rows count from 1 as in the selects.
+    const positionTicks = d3.scaleLinear().domain([-0.5, d.columns - 0.5]).range([rect.x, rect.x + rect.width]);
     axisX.attr('transform', `translate(0,${axisTop})`).call(
       d3
         .axisBottom(positionTicks)
-        .ticks(tickCount)
+        .tickValues(integerTicks([0, d.columns - 1], xTickCount(rect.width)))
         .tickFormat((v) => String(v)),
     );
     const rowStep = Math.max(1, Math.ceil(d.rows / Math.max(2, Math.floor(rect.height / 18))));
@@ -181,7 +189,7 @@ export function createHeatmap(element: HTMLElement, options: HeatmapOptions): Ch
           .tickFormat((r) => String(Number(r) + 1)),
       );
 
-    drawLegend(d, rect, legendTop);
+    setHeight(drawLegend(d, rect, legendTop));
   }
 
   function drawBand(d: HeatmapData, x: d3.ScaleBand<number>): void {
@@ -228,8 +236,24 @@ export function createHeatmap(element: HTMLElement, options: HeatmapOptions): Ch
       .text((label) => label.text);
   }
 
-  function drawLegend(d: HeatmapData, rect: { x: number; width: number }, top: number): void {
-    const barWidth = Math.min(260, rect.width * 0.45);
+  /**
+   * Draws the colour bar and one swatch per role present, and returns the legend's
+   * height. The swatches sit right of the bar when they fit there. Otherwise they wrap in
+   * rows under it, and the bar takes the whole width so that its tick labels have room.
+   */
+  function drawLegend(d: HeatmapData, rect: { x: number; width: number }, top: number): number {
+    legend.attr('transform', `translate(${rect.x},${top})`);
+    const swatchWidths = drawRoleSwatches(d);
+    const sideBySideBar = Math.min(260, rect.width * 0.45);
+    const swatchesStart = sideBySideBar + 32;
+    const inline = swatchesStart + swatchWidths.reduce((sum, w) => sum + w, 0) <= rect.width;
+    const barWidth = inline ? sideBySideBar : Math.min(260, rect.width);
+    drawColorBar(d, barWidth);
+    const rows = placeRoleSwatches(swatchWidths, inline ? swatchesStart : null, rect.width);
+    return LEGEND_HEIGHT + rows * ROLE_ROW_HEIGHT;
+  }
+
+  function drawColorBar(d: HeatmapData, barWidth: number): void {
     const interpolate = interpolatorFor(options.color);
     gradient
       .selectAll('stop')
@@ -242,7 +266,6 @@ export function createHeatmap(element: HTMLElement, options: HeatmapOptions): Ch
       options.color === 'log-sequential'
         ? d3.scaleLog().domain(d.domain).range([0, barWidth])
         : d3.scaleLinear().domain(d.domain).range([0, barWidth]);
-    legend.attr('transform', `translate(${rect.x},${top})`);
     legend
       .selectAll('text.legend-title')
       .data([options.valueName])
@@ -267,21 +290,30 @@ export function createHeatmap(element: HTMLElement, options: HeatmapOptions): Ch
       .join('g')
       .attr('class', 'axis legend-axis')
       .attr('transform', 'translate(0,21)')
-      .call(d3.axisBottom(scale).ticks(4, '.2~g').tickSize(3));
-
-    drawRoleLegend(d, rect, barWidth);
+      .call(
+        d3
+          .axisBottom(scale)
+          .tickValues(legendTickValues(d.domain, barWidth))
+          .tickFormat((v) => formatTick(Number(v)))
+          .tickSize(3),
+      );
   }
 
-  function drawRoleLegend(d: HeatmapData, rect: { x: number; width: number }, barWidth: number): void {
+  /** Tick values of the colour bar, spaced so that their labels do not overlap. */
+  function legendTickValues(domain: [number, number], barWidth: number): number[] {
+    const max = Math.max(2, Math.floor(barWidth / LEGEND_TICK_SPACING));
+    if (options.color === 'log-sequential') return logTicks(domain, max);
+    return d3.scaleLinear().domain(domain).ticks(max);
+  }
+
+  /** Draws a swatch and a name per role present; returns the width each takes, with the gap after it. */
+  function drawRoleSwatches(d: HeatmapData): number[] {
     const present = Array.from(new Set((d.columnLabels ?? []).map((label) => label.role))).filter((role) => roles[role]);
     const items = legend
       .selectAll<SVGGElement, string>('g.role-item')
       .data(present)
       .join('g')
       .attr('class', 'role-item');
-    const start = barWidth + 32;
-    const itemWidth = Math.max(70, Math.min(120, (rect.width - start) / Math.max(1, present.length)));
-    items.attr('transform', (_, i) => `translate(${start + i * itemWidth},4)`);
     items
       .selectAll('rect')
       .data((role) => [role])
@@ -297,6 +329,34 @@ export function createHeatmap(element: HTMLElement, options: HeatmapOptions): Ch
       .attr('x', 14)
       .attr('y', 9)
       .text((role) => roles[role].name);
+
+    // Text width is known only once drawn; a hidden chart measures 0, so estimate then.
+    return items.nodes().map((node, i) => {
+      const text = node.querySelector('text');
+      const measured = text ? text.getComputedTextLength() : 0;
+      return 14 + (measured > 0 ? measured : roles[present[i]].name.length * 6.5) + ROLE_ITEM_GAP;
+    });
+  }
+
+  /**
+   * Moves the swatches into one row starting at `inlineStart`, or, when it is null, into
+   * rows under the colour bar that wrap at `width`. Returns the number of rows added
+   * under the bar.
+   */
+  function placeRoleSwatches(widths: number[], inlineStart: number | null, width: number): number {
+    let x = inlineStart ?? 0;
+    let row = 0;
+    const positions = widths.map((w) => {
+      if (inlineStart === null && x > 0 && x + w - ROLE_ITEM_GAP > width) {
+        x = 0;
+        row++;
+      }
+      const position = { x, y: inlineStart === null ? LEGEND_HEIGHT + row * ROLE_ROW_HEIGHT : 4 };
+      x += w;
+      return position;
+    });
+    legend.selectAll<SVGGElement, string>('g.role-item').attr('transform', (_, i) => `translate(${positions[i].x},${positions[i].y})`);
+    return inlineStart !== null || widths.length === 0 ? 0 : row + 1;
   }
 
   function cellAt(event: MouseEvent): { column: number; row: number } | null {

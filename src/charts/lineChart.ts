@@ -3,8 +3,9 @@
  * the loss and accuracy curves and for the state norm over time.
  */
 import * as d3 from 'd3';
-import { createChartRoot, observeWidth, widthOf, type Chart, type Margin } from './chart';
-import { lineYDomain, thinTicks } from './domains';
+import { createChartRoot, observeWidth, PLOT_MARGIN_X, widthOf, xTickCount, type Chart, type Margin } from './chart';
+import { lineXDomain, lineYDomain, thinTicks } from './domains';
+import { formatTick, integerTicks, logTicks } from './ticks';
 
 export interface LinePoint {
   x: number;
@@ -19,7 +20,14 @@ export interface LineChartOptions {
   yScale: 'linear' | 'log';
   /** A fixed y domain, such as [0, 1] for accuracy; otherwise it follows the data. */
   yDomain?: [number, number];
-  /** Formats y values on the axis and in the readout. */
+  /**
+   * Fixed x domain, such as [-0.5, l - 0.5], which puts point t at the centre of column t
+   * of a heatmap above. Without it the domain follows the data (see lineXDomain).
+   */
+  xDomain?: [number, number];
+  /** Draws x ticks at integers only, for steps and positions; true by default. */
+  integerX?: boolean;
+  /** Formats y values on the axis; formatTick by default. */
   formatY?: (y: number) => string;
   /** Plot height in CSS pixels, without the axes. */
   height?: number;
@@ -27,12 +35,13 @@ export interface LineChartOptions {
   color?: string;
 }
 
-const MARGIN: Margin = { top: 10, right: 16, bottom: 34, left: 56 };
+const MARGIN: Margin = { top: 10, bottom: 34, ...PLOT_MARGIN_X };
 
 export function createLineChart(element: HTMLElement, options: LineChartOptions): Chart<LinePoint[]> {
   const root = createChartRoot(element, options.label, 'line-chart');
   const plotHeight = options.height ?? 180;
-  const formatY = options.formatY ?? d3.format('.3~g');
+  const formatY = options.formatY ?? formatTick;
+  const integerX = options.integerX ?? true;
   const color = options.color ?? 'var(--accent)';
 
   const svg = d3.select(root).append('svg').attr('class', 'chart-svg');
@@ -70,16 +79,17 @@ export function createLineChart(element: HTMLElement, options: LineChartOptions)
     root.dataset.points = String(drawn.length);
     empty.attr('display', drawn.length === 0 ? null : 'none');
 
-    const xExtent = d3.extent(drawn, (p) => p.x) as [number, number] | [undefined, undefined];
-    const x0 = xExtent[0] ?? 0;
-    const x1 = xExtent[1] ?? 1;
-    const x = d3.scaleLinear().domain([x0, x1 > x0 ? x1 : x0 + 1]).range([0, plotWidth]);
+    const xDomain = options.xDomain ?? lineXDomain(drawn.map((p) => p.x));
+    const x = d3.scaleLinear().domain(xDomain).range([0, plotWidth]);
     const yDomain = options.yDomain ?? lineYDomain(drawn.map((p) => p.y), options.yScale);
     const y = options.yScale === 'log' ? d3.scaleLog().domain(yDomain).range([plotHeight, 0]) : d3.scaleLinear().domain(yDomain).range([plotHeight, 0]);
 
-    const xTicks = Math.max(2, Math.floor(plotWidth / 90));
-    axisX.call(d3.axisBottom(x).ticks(xTicks, '~s'));
-    const yTickValues = thinTicks(y.ticks(Math.max(2, Math.floor(plotHeight / 40))), Math.max(2, Math.floor(plotHeight / 28)));
+    const tickCount = xTickCount(plotWidth);
+    const xAxis = d3.axisBottom(x).tickFormat((v) => formatTick(Number(v)));
+    axisX.call(integerX ? xAxis.tickValues(integerTicks(xDomain, tickCount)) : xAxis.ticks(tickCount));
+    const yTickMax = Math.max(2, Math.floor(plotHeight / 28));
+    const yTickValues =
+      options.yScale === 'log' ? logTicks(yDomain, yTickMax) : thinTicks(y.ticks(Math.max(2, Math.floor(plotHeight / 40))), yTickMax);
     axisY.call(
       d3
         .axisLeft(y)

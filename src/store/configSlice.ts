@@ -4,10 +4,10 @@
  * receives `run`, which is valid by construction.
  */
 import type { StateCreator } from 'zustand';
-import { DEFAULT_PRESET, findPreset } from '../presets';
+import { DEFAULT_PRESET, findPreset, type Preset } from '../presets';
 import type { EnginePreference, RunConfig } from '../protocol';
 import type { TaskKind } from '../tasks';
-import { fieldTexts, runFromTexts, validateRunFields, type FieldErrors, type FieldKey, type FieldTexts } from './fields';
+import { fieldTexts, normalizeFieldText, runFromTexts, validateRunFields, type FieldErrors, type FieldKey, type FieldTexts } from './fields';
 import type { AppState, AppMiddleware } from './types';
 import { copyRun, decodeRunQuery, withTaskKind, type LinkErrors } from './url';
 
@@ -21,7 +21,10 @@ export interface ConfigSlice {
   /** Messages for values in the opening link that were rejected. */
   linkErrors: LinkErrors;
   setFieldText(key: FieldKey, text: string): void;
+  /** Rewrites a field's text as its parsed value, such as "0.003" for "3e-3"; called when the input loses focus. */
+  normalizeFieldText(key: FieldKey): void;
   setTaskKind(kind: TaskKind): void;
+  /** Loads a preset's config but keeps the engine choice, which belongs to the machine, not the preset. */
   choosePreset(name: string): void;
   setEnginePreference(engine: EnginePreference): void;
   /** Replaces the config with the one in a query string, such as location.search. */
@@ -41,6 +44,23 @@ function withoutKey<K extends string>(record: Partial<Record<K, string>>, key: K
   return copy;
 }
 
+/**
+ * True when the run differs from its preset in anything but the engine, which is where
+ * the run trains, not what it trains. Key order does not matter.
+ */
+export function differsFromPreset(run: RunConfig, preset: Preset): boolean {
+  return !sameJson({ ...preset.run, engine: run.engine }, run);
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  const aKeys = Object.keys(a);
+  const bKeys = Object.keys(b);
+  if (aKeys.length !== bKeys.length) return false;
+  return aKeys.every((key) => key in b && sameJson((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]));
+}
+
 export const createConfigSlice: StateCreator<AppState, AppMiddleware, [], ConfigSlice> = (set, get) => ({
   ...initialConfig(),
 
@@ -57,6 +77,13 @@ export const createConfigSlice: StateCreator<AppState, AppMiddleware, [], Config
     });
   },
 
+  normalizeFieldText(key) {
+    const text = get().texts[key];
+    if (text === undefined) return;
+    const normalized = normalizeFieldText(key, text);
+    if (normalized !== text) get().setFieldText(key, normalized);
+  },
+
   setTaskKind(kind) {
     const run = withTaskKind(get().run, kind);
     set({
@@ -70,7 +97,7 @@ export const createConfigSlice: StateCreator<AppState, AppMiddleware, [], Config
   choosePreset(name) {
     const preset = findPreset(name);
     if (!preset) return;
-    const run = copyRun(preset.run);
+    const run = { ...copyRun(preset.run), engine: get().run.engine };
     set({ run, texts: fieldTexts(run), fieldErrors: {}, linkErrors: {} });
   },
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { findPreset } from '../presets';
 import type { RunConfig } from '../protocol';
-import { fieldsForTask, fieldTexts, parseFieldText, runFromTexts, validateRunFields } from './fields';
+import { fieldsForTask, fieldTexts, normalizeFieldText, parseFieldText, runFromTexts, validateRunFields } from './fields';
 import { copyRun } from './url';
 
 const small = (): RunConfig => copyRun(findPreset('selective-copying-small')!.run);
@@ -18,9 +18,44 @@ describe('parseFieldText', () => {
     expect(result).toEqual({ error: 'd_model = "abc" is not a number: use an integer from 1 to 1024, such as 64' });
   });
 
+  it('rejects hexadecimal and other literals', () => {
+    expect(parseFieldText('d_model', '0x10')).toEqual({
+      error: 'd_model = "0x10" is not written in decimal digits: use an integer from 1 to 1024, such as 64',
+    });
+    expect(parseFieldText('learning_rate', '0x10')).toEqual({
+      error: 'learning_rate = "0x10" is not written as a decimal number: use a number from 0.000001 to 1, such as 0.003',
+    });
+    expect(parseFieldText('seed', '0b11')).toHaveProperty('error');
+    expect(parseFieldText('seed', '0o7')).toHaveProperty('error');
+  });
+
+  it('rejects an exponent in integer fields', () => {
+    expect(parseFieldText('d_model', '1e1')).toEqual({
+      error: 'd_model = "1e1" is not written in decimal digits: use an integer from 1 to 1024, such as 64',
+    });
+  });
+
+  it('reads signs and decimal fractions', () => {
+    expect(parseFieldText('max_steps', '-1')).toEqual({ value: -1 });
+    expect(parseFieldText('batch_size', '2.5')).toEqual({ value: 2.5 });
+    expect(parseFieldText('weight_decay', '.5')).toEqual({ value: 0.5 });
+  });
+
   it('reports an empty field with its range', () => {
     const result = parseFieldText('learning_rate', '  ');
     expect(result).toEqual({ error: 'learning_rate is empty: use a number from 0.000001 to 1, such as 0.003' });
+  });
+});
+
+describe('normalizeFieldText', () => {
+  it('writes the parsed value', () => {
+    expect(normalizeFieldText('learning_rate', '3e-3')).toBe('0.003');
+    expect(normalizeFieldText('d_model', ' 016 ')).toBe('16');
+    expect(normalizeFieldText('batch_size', '16.0')).toBe('16');
+  });
+
+  it('keeps text that does not parse', () => {
+    expect(normalizeFieldText('d_model', '0x10')).toBe('0x10');
   });
 });
 
@@ -57,6 +92,20 @@ describe('validateRunFields', () => {
     run.task.vocab_size = 2;
     run.model.vocab_size = 2;
     expect(validateRunFields(run).vocab_size).toContain('vocab_size = 2');
+  });
+
+  it('states the task minimum for vocab_size', () => {
+    for (const base of [small(), induction()]) {
+      for (const vocab of [0, 1, 2]) {
+        const run = { ...base, task: { ...base.task, vocab_size: vocab }, model: { ...base.model, vocab_size: vocab } };
+        const message = validateRunFields(run).vocab_size;
+        expect(message, `${base.task.kind} with vocab_size ${vocab}`).toContain(`vocab_size = ${vocab} is out of range: use an integer from 3 to 4096`);
+      }
+    }
+  });
+
+  it('quotes the same range for a vocab_size typo', () => {
+    expect(parseFieldText('vocab_size', 'x')).toEqual({ error: 'vocab_size = "x" is not a number: use an integer from 3 to 4096, such as 16' });
   });
 
   it('checks max_steps', () => {

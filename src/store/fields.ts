@@ -38,6 +38,13 @@ export interface FieldSpec {
 /** Rule for n_data here matches the task's own check, which also bounds it by seq_len / 2. */
 const N_DATA_RULE: FieldRule = { min: 1, max: 4096, integer: true, example: 4, label: 'data tokens per sequence' };
 
+/**
+ * Both tasks need at least 3 tokens: selective copying uses noise, a marker and one data
+ * token, and induction heads a trigger and two other tokens. The tasks check this
+ * themselves; the field's rule states it so that every message quotes the same range.
+ */
+const VOCAB_SIZE_RULE: FieldRule = { ...MODEL_RULES.vocab_size, min: 3 };
+
 /** The trainer accepts any non-negative integer; the upper bound here only catches typing mistakes. */
 export const MAX_STEPS_RULE: FieldRule = { min: 0, max: 10_000_000, integer: true, example: 2000, label: 'maximum steps' };
 
@@ -68,7 +75,7 @@ export const FIELDS: FieldSpec[] = [
     key: 'vocab_size',
     help: 'tokens in the vocabulary',
     group: 'task',
-    rule: MODEL_RULES.vocab_size,
+    rule: VOCAB_SIZE_RULE,
     read: (run) => run.task.vocab_size,
     // The model's embedding must match the task's vocabulary, so both change together.
     write: (run, value) => ({
@@ -135,9 +142,16 @@ export function fieldTexts(run: RunConfig): FieldTexts {
   return texts;
 }
 
+/** An integer or decimal fraction in digits, such as 64, -1, 0.5 or .5. */
+const PLAIN_DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)$/;
+/** A plain decimal with an optional exponent, such as 3e-3, for fields that are not integers. */
+const DECIMAL_WITH_EXPONENT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
 /**
- * Parses the text of one field. Returns the number, or an error message that quotes the
- * text and the allowed range when it is empty or not a number. Range checks happen in
+ * Parses the text of one field. Integer fields take plain decimal digits, and the other
+ * fields also take an exponent (3e-3). Hexadecimal, binary and octal literals such as
+ * 0x10 are rejected even though Number() reads them. Returns the number, or an error
+ * message that quotes the text and the allowed range. Range checks happen in
  * validateRunFields, with the other fields.
  */
 export function parseFieldText(key: FieldKey, text: string): { value: number } | { error: string } {
@@ -145,21 +159,41 @@ export function parseFieldText(key: FieldKey, text: string): { value: number } |
   const trimmed = text.trim();
   const fix = `use ${rule.integer ? 'an integer' : 'a number'} from ${rule.min} to ${rule.max}, such as ${rule.example}`;
   if (trimmed === '') return { error: `${key} is empty: ${fix}` };
-  const value = Number(trimmed);
-  if (!Number.isFinite(value)) return { error: `${key} = "${trimmed}" is not a number: ${fix}` };
-  return { value };
+
+  const pattern = rule.integer ? PLAIN_DECIMAL : DECIMAL_WITH_EXPONENT;
+  if (!pattern.test(trimmed)) {
+    // Text that Number() reads, such as 0x10 or 1e1 in an integer field, gets a message on how to write it.
+    if (!Number.isFinite(Number(trimmed))) return { error: `${key} = "${trimmed}" is not a number: ${fix}` };
+    const written = rule.integer ? 'in decimal digits' : 'as a decimal number';
+    return { error: `${key} = "${trimmed}" is not written ${written}: ${fix}` };
+  }
+  return { value: Number(trimmed) };
 }
 
 /**
- * Checks a whole run and returns one message per failing field: each field against its
- * rule, then the model and training checks from src/model/config and the task's own
- * checks, which also catch fields that conflict, such as n_data against seq_len.
+ * Returns the text a field shows for what was typed once it is parsed, such as "0.003"
+ * for "3e-3" or "16" for "016", so the field, the URL and the run show the same value.
+ * Returns the text unchanged when it does not parse.
+ */
+export function normalizeFieldText(key: FieldKey, text: string): string {
+  const parsed = parseFieldText(key, text);
+  return 'error' in parsed ? text : formatFieldValue(parsed.value);
+}
+
+/**
+ * Checks a whole run and returns one message per failing field. The task's own checks
+ * come first, because their messages also give the reason for a limit, such as the
+ * smallest vocab_size. Each field's rule comes next, then the model and training checks
+ * from src/model/config, and the first message for a field wins. The task's checks also
+ * catch fields that conflict, such as n_data against seq_len.
  */
 export function validateRunFields(run: RunConfig): FieldErrors {
   const errors: FieldErrors = {};
   const add = (field: string, message: string) => {
     if (isFieldKey(field) && !errors[field]) errors[field] = message;
   };
+
+  for (const fieldError of validateTask(run.task, run.train.seq_len)) add(fieldError.field, fieldError.message);
 
   for (const field of fieldsForTask(run.task.kind)) {
     const message = checkField(field.key, field.read(run), field.rule);
@@ -174,8 +208,6 @@ export function validateRunFields(run: RunConfig): FieldErrors {
       for (const fieldError of error.errors) add(fieldError.field, fieldError.message);
     }
   }
-
-  for (const fieldError of validateTask(run.task, run.train.seq_len)) add(fieldError.field, fieldError.message);
   return errors;
 }
 

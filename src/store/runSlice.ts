@@ -10,6 +10,18 @@ import type { AppState, AppMiddleware } from './types';
 
 export type Connection = 'disconnected' | 'connecting' | 'connected';
 
+/**
+ * Kind of failure: connecting to the trainer, setting up a run (configure), a call to
+ * start, pause or reset, the training loop, or the worker itself.
+ */
+export type RunErrorKind = 'connect' | 'setup' | 'start' | 'pause' | 'reset' | 'training' | 'worker';
+
+export interface RunError {
+  kind: RunErrorKind;
+  /** The cause, such as "WebGPU engine unavailable: no adapter". */
+  message: string;
+}
+
 export interface RunSlice {
   connection: Connection;
   status: RunStatus;
@@ -20,7 +32,9 @@ export interface RunSlice {
   latestMetrics: MetricsEvent | null;
   probe: ProbeEvent | null;
   /** A failure to show the person: from the worker, the trainer or a call to it. */
-  error: string | null;
+  error: RunError | null;
+  /** True from a press of Pause until training has stopped after the step in flight. */
+  pausing: boolean;
   /** The run most recently sent to configure(), and whether that call is still in flight. */
   requestedRun: RunConfig | null;
   configuring: boolean;
@@ -50,6 +64,7 @@ const initialRun = {
   latestMetrics: null,
   probe: null,
   error: null,
+  pausing: false,
   requestedRun: null,
   configuring: false,
   configuredRun: null,
@@ -70,11 +85,11 @@ export const createRunSlice: StateCreator<AppState, AppMiddleware, [], RunSlice>
   async connect() {
     if (get().connection !== 'disconnected') return;
     set({ connection: 'connecting' });
-    onWorkerFailure((message) => set({ error: message, status: 'error' }));
+    onWorkerFailure((message) => set({ error: { kind: 'worker', message }, status: 'error', configuredRun: null }));
     try {
       await subscribeToTrainer((event) => get().applyEvent(event));
     } catch (error) {
-      set({ connection: 'disconnected', error: `Connecting to the trainer failed: ${errorMessage(error)}` });
+      set({ connection: 'disconnected', error: { kind: 'connect', message: errorMessage(error) } });
       return;
     }
     set({ connection: 'connected' });
@@ -89,11 +104,13 @@ export const createRunSlice: StateCreator<AppState, AppMiddleware, [], RunSlice>
     configureQueue = configureQueue.then(async () => {
       // A newer request replaced this one while it waited.
       if (get().requestedRun !== run) return;
+      // A retry clears the previous failure, so the banner goes away while the run is built.
+      if (get().error) set({ error: null });
       try {
         const engine = await getTrainer().configure(run);
         set({ engine, configuredRun: run, error: null, status: 'idle' });
       } catch (error) {
-        set({ configuredRun: null, status: 'error', error: `Configuring the run failed: ${errorMessage(error)}` });
+        set({ engine: null, configuredRun: null, status: 'error', error: { kind: 'setup', message: errorMessage(error) } });
       } finally {
         if (get().requestedRun === run) set({ configuring: false });
       }
@@ -104,20 +121,25 @@ export const createRunSlice: StateCreator<AppState, AppMiddleware, [], RunSlice>
   async train() {
     const { run, configuredRun, fieldErrors } = get();
     if (Object.keys(fieldErrors).length > 0) return;
+    // After an error configuredRun is null, so Train sets the run up again before training.
     if (run !== configuredRun) await get().configure(run);
     if (get().configuredRun !== run) return;
     try {
       await getTrainer().start();
     } catch (error) {
-      set({ status: 'error', error: `Starting training failed: ${errorMessage(error)}` });
+      set({ status: 'error', error: { kind: 'start', message: errorMessage(error) } });
     }
   },
 
   async pause() {
+    if (get().pausing) return;
+    set({ pausing: true });
     try {
       await getTrainer().pause();
     } catch (error) {
-      set({ status: 'error', error: `Pausing failed: ${errorMessage(error)}` });
+      set({ status: 'error', error: { kind: 'pause', message: errorMessage(error) } });
+    } finally {
+      set({ pausing: false });
     }
   },
 
@@ -132,7 +154,7 @@ export const createRunSlice: StateCreator<AppState, AppMiddleware, [], RunSlice>
     try {
       await getTrainer().reset();
     } catch (error) {
-      set({ status: 'error', error: `Resetting the run failed: ${errorMessage(error)}` });
+      set({ status: 'error', configuredRun: null, error: { kind: 'reset', message: errorMessage(error) } });
     }
   },
 
@@ -148,11 +170,18 @@ export const createRunSlice: StateCreator<AppState, AppMiddleware, [], RunSlice>
         set({ probe: event });
         break;
       case 'status':
-        set({
-          status: event.status,
-          statusNote: event.status === 'error' ? null : event.message,
-          ...(event.status === 'error' ? { error: event.message ?? 'Training failed without a message.' } : {}),
-        });
+        if (event.status === 'error') {
+          // The engine may be unusable after an error, so the next Train builds the run again.
+          set({
+            status: 'error',
+            statusNote: null,
+            pausing: false,
+            configuredRun: null,
+            error: { kind: 'training', message: event.message ?? 'the trainer sent no message' },
+          });
+          break;
+        }
+        set({ status: event.status, statusNote: event.message, ...(event.status !== 'running' ? { pausing: false } : {}) });
         break;
       case 'engine':
         // The trainer sends this after building a run, so later metrics start a new history.

@@ -19,6 +19,8 @@ vi.mock('../trainerClient', () => ({
 }));
 
 const { resetStore, useAppStore } = await import('./index');
+const { differsFromPreset } = await import('./configSlice');
+const { findPreset } = await import('../presets');
 
 const cpuInfo: EngineInfo = { kind: 'cpu', description: 'CPU', fallbackReason: 'no adapter', parameterCount: 100 };
 
@@ -73,12 +75,57 @@ describe('config slice', () => {
     expect(state.run.model.d_model).toBe(32);
   });
 
+  it('keeps the engine choice across presets', () => {
+    useAppStore.getState().setEnginePreference('cpu');
+    useAppStore.getState().choosePreset('induction-heads-small');
+    expect(useAppStore.getState().run.engine).toBe('cpu');
+    useAppStore.getState().choosePreset('e2e-tiny');
+    expect(useAppStore.getState().run.engine).toBe('cpu');
+  });
+
+  it('takes the engine from a link', () => {
+    useAppStore.getState().setEnginePreference('cpu');
+    useAppStore.getState().loadQuery('?preset=e2e-tiny&engine=webgpu');
+    expect(useAppStore.getState().run.engine).toBe('webgpu');
+  });
+
+  it('rewrites a field as its parsed value', () => {
+    useAppStore.getState().setFieldText('learning_rate', '3e-3');
+    useAppStore.getState().normalizeFieldText('learning_rate');
+    expect(useAppStore.getState().texts.learning_rate).toBe('0.003');
+    useAppStore.getState().setFieldText('d_model', '0x10');
+    useAppStore.getState().normalizeFieldText('d_model');
+    expect(useAppStore.getState().texts.d_model).toBe('0x10');
+    expect(useAppStore.getState().fieldErrors.d_model).toContain('is not written in decimal digits');
+  });
+
   it('loads link errors and clears one on edit', () => {
     useAppStore.getState().loadQuery('?preset=e2e-tiny&d_model=0');
     expect(useAppStore.getState().linkErrors.d_model).toContain('d_model = 0');
     expect(useAppStore.getState().run.model.d_model).toBe(16);
     useAppStore.getState().setFieldText('d_model', '24');
     expect(useAppStore.getState().linkErrors.d_model).toBeUndefined();
+  });
+});
+
+describe('differsFromPreset', () => {
+  const preset = findPreset('selective-copying-small')!;
+
+  it('ignores the engine and key order', () => {
+    const run = { ...preset.run, engine: 'cpu' as const, train: { ...preset.run.train } };
+    const reordered = Object.fromEntries(Object.entries(run).reverse()) as typeof run;
+    expect(differsFromPreset(reordered, preset)).toBe(false);
+  });
+
+  it('sees a changed field or task', () => {
+    expect(differsFromPreset({ ...preset.run, max_steps: 5 }, preset)).toBe(true);
+    expect(differsFromPreset({ ...preset.run, task: { kind: 'induction-heads', vocab_size: 16 } }, preset)).toBe(true);
+  });
+
+  it('sees a field set back to the preset value as unchanged', () => {
+    useAppStore.getState().setFieldText('d_model', '32');
+    useAppStore.getState().setFieldText('d_model', '64');
+    expect(differsFromPreset(useAppStore.getState().run, preset)).toBe(false);
   });
 });
 
@@ -133,8 +180,41 @@ describe('run slice', () => {
     trainer.configure.mockRejectedValueOnce(new Error('WebGPU engine unavailable: no adapter'));
     await useAppStore.getState().connect();
     const state = useAppStore.getState();
-    expect(state.error).toBe('Configuring the run failed: WebGPU engine unavailable: no adapter');
+    expect(state.error).toEqual({ kind: 'setup', message: 'WebGPU engine unavailable: no adapter' });
     expect(state.status).toBe('error');
+    expect(state.engine).toBeNull();
+  });
+
+  it('sets the run up again on Train after a failed setup', async () => {
+    trainer.configure.mockRejectedValueOnce(new Error('WebGPU engine unavailable: no adapter'));
+    await useAppStore.getState().connect();
+    expect(useAppStore.getState().status).toBe('error');
+
+    useAppStore.getState().setEnginePreference('cpu');
+    await useAppStore.getState().train();
+    const state = useAppStore.getState();
+    expect(trainer.configure).toHaveBeenCalledTimes(2);
+    expect(trainer.configure.mock.calls[1][0].engine).toBe('cpu');
+    expect(trainer.start).toHaveBeenCalledTimes(1);
+    expect(state.error).toBeNull();
+    expect(state.configuredRun).toBe(state.run);
+  });
+
+  it('retries the same run on Train after a failed setup', async () => {
+    trainer.configure.mockRejectedValueOnce(new Error('device lost'));
+    await useAppStore.getState().connect();
+    await useAppStore.getState().train();
+    expect(trainer.configure).toHaveBeenCalledTimes(2);
+    expect(trainer.start).toHaveBeenCalledTimes(1);
+  });
+
+  it('builds the run again on Train after a training error', async () => {
+    await useAppStore.getState().connect();
+    listener!({ type: 'status', status: 'error', message: 'GPU error: device lost' });
+    expect(useAppStore.getState().configuredRun).toBeNull();
+    await useAppStore.getState().train();
+    expect(trainer.configure).toHaveBeenCalledTimes(2);
+    expect(trainer.start).toHaveBeenCalledTimes(1);
   });
 
   it('records metrics, probes and status events', async () => {
@@ -159,8 +239,26 @@ describe('run slice', () => {
   it('keeps a worker error visible', async () => {
     await useAppStore.getState().connect();
     listener!({ type: 'status', status: 'error', message: 'GPU error: device lost' });
-    expect(useAppStore.getState().error).toBe('GPU error: device lost');
+    expect(useAppStore.getState().error).toEqual({ kind: 'training', message: 'GPU error: device lost' });
     expect(useAppStore.getState().status).toBe('error');
+  });
+
+  it('marks a pause in flight until training stops', async () => {
+    await useAppStore.getState().connect();
+    listener!({ type: 'status', status: 'running', message: null });
+    let finishStep: () => void = () => {};
+    trainer.pause.mockImplementationOnce(() => new Promise<void>((resolve) => (finishStep = resolve)));
+
+    const pausing = useAppStore.getState().pause();
+    expect(useAppStore.getState().pausing).toBe(true);
+    void useAppStore.getState().pause();
+    expect(trainer.pause).toHaveBeenCalledTimes(1);
+
+    listener!({ type: 'status', status: 'paused', message: null });
+    expect(useAppStore.getState().pausing).toBe(false);
+    finishStep();
+    await pausing;
+    expect(useAppStore.getState().pausing).toBe(false);
   });
 
   it('starts a new history on an engine event', async () => {

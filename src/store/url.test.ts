@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_PRESET, findPreset, PRESETS } from '../presets';
-import { decodeRunQuery, encodeRunQuery } from './url';
+import { decodeRunQuery, encodeRunQuery, hiddenFieldLinkErrors } from './url';
 
 describe('encodeRunQuery and decodeRunQuery', () => {
   for (const preset of PRESETS) {
@@ -90,5 +90,28 @@ describe('decodeRunQuery', () => {
     const { run } = decodeRunQuery('?vocab_size=10');
     expect(run.task.vocab_size).toBe(10);
     expect(run.model.vocab_size).toBe(10);
+  });
+});
+
+describe('hiddenFieldLinkErrors', () => {
+  it('lists fields the task does not have', () => {
+    const { run, errors } = decodeRunQuery('?preset=induction-heads-small&n_data=3&d_model=0');
+    const hidden = hiddenFieldLinkErrors(errors, run.task.kind);
+    expect(hidden.map(([key]) => key)).toEqual(['n_data']);
+    expect(hidden[0][1]).toContain('n_data does not apply to the induction-heads task');
+  });
+
+  it('leaves out shown fields and non-field keys', () => {
+    const { run, errors } = decodeRunQuery('?preset=huge&engine=tpu&d_model=0');
+    expect(Object.keys(errors).sort()).toEqual(['d_model', 'engine', 'preset']);
+    expect(hiddenFieldLinkErrors(errors, run.task.kind)).toEqual([]);
+  });
+});
+
+describe('decodeRunQuery number text', () => {
+  it('rejects a hexadecimal value', () => {
+    const { run, errors } = decodeRunQuery('?d_model=0x10');
+    expect(errors.d_model).toContain('d_model = "0x10" is not written in decimal digits');
+    expect(run.model.d_model).toBe(64);
   });
 });

@@ -7,7 +7,7 @@
 import { DEFAULT_PRESET, findPreset, PRESETS } from '../presets';
 import type { EnginePreference, RunConfig } from '../protocol';
 import { TASK_KINDS, type TaskKind } from '../tasks';
-import { fieldsForTask, formatFieldValue, parseFieldText, validateRunFields, FIELDS, type FieldKey } from './fields';
+import { fieldsForTask, formatFieldValue, isFieldKey, parseFieldText, validateRunFields, FIELDS, type FieldKey } from './fields';
 
 export const ENGINE_PREFERENCES: readonly EnginePreference[] = ['auto', 'webgpu', 'cpu'];
 
@@ -110,6 +110,20 @@ function applyLinkFields(base: RunConfig, fromLink: Map<FieldKey, number>, error
     for (const key of kept.keys()) errors[key] = `${key} = ${kept.get(key)} conflicts with other fields: ${conflict}`;
     kept.clear();
   }
+}
+
+/**
+ * Returns the link errors of fields that a task of this kind does not have, such as
+ * n_data for induction heads, as [key, message] pairs. No input shows these fields, so
+ * the page lists their messages on their own.
+ */
+export function hiddenFieldLinkErrors(errors: LinkErrors, kind: TaskKind): [FieldKey, string][] {
+  const shown = new Set<FieldKey>(fieldsForTask(kind).map((field) => field.key));
+  const hidden: [FieldKey, string][] = [];
+  for (const [key, message] of Object.entries(errors)) {
+    if (isFieldKey(key) && !shown.has(key) && message !== undefined) hidden.push([key, message]);
+  }
+  return hidden;
 }
 
 /** Returns the run with another task kind, keeping the vocabulary size. */

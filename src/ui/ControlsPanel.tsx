@@ -1,15 +1,17 @@
 import { useMemo } from 'react';
 import { useAppStore } from '../store';
+import { differsFromPreset } from '../store/configSlice';
 import { fieldsForTask, type FieldSpec } from '../store/fields';
 import { ENGINE_PREFERENCES, withTaskKind } from '../store/url';
 import { findPreset, PRESETS } from '../presets';
 import type { EnginePreference } from '../protocol';
 import { TASK_KINDS, taskLabel, type TaskKind } from '../tasks';
+import { LinkSummary } from './LinkSummary';
 import { NumberField } from './NumberField';
 import { RunButtons } from './RunButtons';
 
 const ENGINE_LABELS: Record<EnginePreference, string> = {
-  auto: 'Auto: WebGPU when available',
+  auto: 'Auto: WebGPU on a hardware GPU, else CPU',
   webgpu: 'WebGPU only',
   cpu: 'CPU',
 };
@@ -31,25 +33,15 @@ export function ControlsPanel() {
 
   const locked = status === 'running';
   const preset = findPreset(run.preset);
-  // The engine is where the run trains, not what it trains, so it does not count as a change.
-  const modified = useMemo(
-    () => preset !== undefined && JSON.stringify({ ...preset.run, engine: run.engine }) !== JSON.stringify(run),
-    [preset, run],
-  );
+  const modified = useMemo(() => preset !== undefined && differsFromPreset(run, preset), [preset, run]);
   const fields = fieldsForTask(run.task.kind);
-  const linkErrorCount = Object.keys(linkErrors).length;
   // Open the advanced group when the link set a value there that was rejected, so its message shows.
   const advancedLinkError =
     linkErrors.engine !== undefined || fields.some((field) => field.group === 'advanced' && linkErrors[field.key] !== undefined);
 
   return (
     <aside className="controls panel" aria-label="Run settings">
-      {linkErrorCount > 0 && (
-        <p className="link-summary" role="alert">
-          The link had {linkErrorCount === 1 ? 'a value' : `${linkErrorCount} values`} that could not be used. Each one is
-          marked below with the value used instead.
-        </p>
-      )}
+      <LinkSummary />
 
       <RunButtons />
 
@@ -58,7 +50,6 @@ export function ControlsPanel() {
           <label htmlFor="preset-select" className="field-name">
             Preset
           </label>
-          {modified && <span className="field-help">modified</span>}
         </div>
         <select id="preset-select" value={run.preset} disabled={locked} onChange={(event) => choosePreset(event.target.value)}>
           {PRESETS.map((p) => (
@@ -68,7 +59,10 @@ export function ControlsPanel() {
           ))}
         </select>
         {linkErrors.preset && <p className="field-message">From the link: {linkErrors.preset}. Using {preset?.label}.</p>}
-        {preset && <p className="preset-description">{preset.description}</p>}
+        {/* The description speaks of the preset's sizes, so it is shown only while they are unchanged. */}
+        {preset && (
+          <p className="preset-description">{modified ? `Modified from ${preset.label}.` : preset.description}</p>
+        )}
       </div>
 
       <div className="field">

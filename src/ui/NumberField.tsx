@@ -5,6 +5,7 @@ import { fieldSpec, type FieldKey } from '../store/fields';
 /**
  * Renders one numeric input of the run config with the text as typed, the message when
  * that text is invalid, and the message for a rejected value from the opening link.
+ * When the input loses focus, valid text is rewritten as the value it parsed to.
  */
 export function NumberField({ fieldKey, disabled }: { fieldKey: FieldKey; disabled: boolean }) {
   const spec = fieldSpec(fieldKey);
@@ -12,6 +13,7 @@ export function NumberField({ fieldKey, disabled }: { fieldKey: FieldKey; disabl
   const error = useAppStore((state) => state.fieldErrors[fieldKey]);
   const linkError = useAppStore((state) => state.linkErrors[fieldKey]);
   const setFieldText = useAppStore((state) => state.setFieldText);
+  const normalizeFieldText = useAppStore((state) => state.normalizeFieldText);
   const id = useId();
   const helpId = `${id}-help`;
   const messageId = `${id}-message`;
@@ -39,6 +41,7 @@ export function NumberField({ fieldKey, disabled }: { fieldKey: FieldKey; disabl
         aria-invalid={error ? true : undefined}
         aria-describedby={message ? `${helpId} ${messageId}` : helpId}
         onChange={(event) => setFieldText(fieldKey, event.target.value)}
+        onBlur={() => normalizeFieldText(fieldKey)}
       />
       {message && (
         <p id={messageId} className="field-message" role={error ? 'alert' : undefined}>

@@ -6,6 +6,8 @@ export function RunButtons() {
   const statusNote = useAppStore((state) => state.statusNote);
   const connection = useAppStore((state) => state.connection);
   const configuring = useAppStore((state) => state.configuring);
+  const pausing = useAppStore((state) => state.pausing);
+  const errorKind = useAppStore((state) => state.error?.kind);
   const invalidCount = useAppStore((state) => Object.keys(state.fieldErrors).length);
   const train = useAppStore((state) => state.train);
   const pause = useAppStore((state) => state.pause);
@@ -13,13 +15,17 @@ export function RunButtons() {
 
   const connected = connection === 'connected';
   const running = status === 'running';
+  // In the error state Train stays enabled: it sets the run up again, then trains.
   const canTrain = connected && !running && status !== 'done' && invalidCount === 0;
 
   let note = 'Changing a setting rebuilds the model and starts again from step 0.';
   if (invalidCount > 0) note = `Fix the ${invalidCount === 1 ? 'invalid field' : `${invalidCount} invalid fields`} to train.`;
   else if (!connected) note = 'Starting the trainer…';
   else if (status === 'done') note = `Training stopped: ${statusNote ?? 'the run is finished'}. Press Reset to train again.`;
+  else if (pausing) note = 'Pausing after the step in flight…';
   else if (running) note = 'Pause to change settings.';
+  else if (status === 'error' && errorKind === 'setup') note = 'Setting up the run failed. Fix the setting the message names, then press Train.';
+  else if (status === 'error') note = 'Press Train to build the model again and train from step 0.';
 
   return (
     <div className="run-buttons">
@@ -27,7 +33,7 @@ export function RunButtons() {
         <button type="button" className="primary" disabled={!canTrain} onClick={() => void train()}>
           Train
         </button>
-        <button type="button" disabled={!running} onClick={() => void pause()}>
+        <button type="button" disabled={!running || pausing} onClick={() => void pause()}>
           Pause
         </button>
         <button type="button" disabled={!connected || configuring} onClick={() => void resetRun()}>

@@ -23,10 +23,22 @@ function StateHeatmap({ label, data }: { label: string; data: HeatmapData }) {
   return <div ref={ref} className="chart-host" />;
 }
 
-function NormChart({ label, points }: { label: string; points: LinePoint[] }) {
+/**
+ * ‖h_t‖ under the state heatmap. Both charts share their side margins, and the x domain
+ * [-0.5, l - 0.5] puts position t at the centre of heatmap column t.
+ */
+function NormChart({ label, points, length }: { label: string; points: LinePoint[]; length: number }) {
   const options = useMemo<LineChartOptions>(
-    () => ({ label, xLabel: 'position in the probe sequence', yLabel: '‖h_t‖', yScale: 'linear', height: 140, color: 'var(--accent-3)' }),
-    [label],
+    () => ({
+      label,
+      xLabel: 'position in the probe sequence',
+      yLabel: '‖h_t‖',
+      yScale: 'linear',
+      xDomain: [-0.5, length - 0.5],
+      height: 140,
+      color: 'var(--accent-3)',
+    }),
+    [label, length],
   );
   const ref = useChart(createLineChart, options, points);
   return <div ref={ref} className="chart-host" />;
@@ -98,7 +110,7 @@ export function StatePanel() {
           <StateHeatmap label={`state heatmap, ${where}`} data={data.heatmap} />
           <figure>
             <figcaption>State norm ‖h_t‖, {where}</figcaption>
-            <NormChart label={`state norm, ${where}`} points={data.norms} />
+            <NormChart label={`state norm, ${where}`} points={data.norms} length={data.heatmap.columns} />
           </figure>
         </>
       ) : (

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { EngineInfo, MetricsEvent } from '../protocol';
-import { formatAccuracy, formatLoss, formatRate, statusText } from './format';
+import { engineLabel, formatAccuracy, formatLoss, formatRate, statusText, type RunActivity } from './format';
 
 const metrics: MetricsEvent = {
   type: 'metrics',
@@ -13,27 +13,74 @@ const metrics: MetricsEvent = {
   elapsedMs: 480,
 };
 const webgpu: EngineInfo = { kind: 'webgpu', description: 'WebGPU (SwiftShader)', fallbackReason: null, parameterCount: 10 };
+const cpuChosen: EngineInfo = { kind: 'cpu', description: 'CPU', fallbackReason: null, parameterCount: 10 };
+const cpuFallback: EngineInfo = { kind: 'cpu', description: 'CPU', fallbackReason: 'no WebGPU adapter was found', parameterCount: 10 };
+
+const activity = (status: RunActivity['status'], more: Partial<RunActivity> = {}): RunActivity => ({
+  status,
+  configuring: false,
+  pausing: false,
+  ...more,
+});
 
 describe('statusText', () => {
   it('reports step, loss, accuracy and engine', () => {
-    expect(statusText('running', false, metrics, webgpu)).toBe(
-      'Training · step 120 · loss 1.234 · accuracy 56.3% · WebGPU (SwiftShader)',
+    expect(statusText(activity('running'), metrics, webgpu.description)).toBe(
+      'Training · step 120 · loss 1.23 · accuracy 56.3% · WebGPU (SwiftShader)',
     );
   });
 
   it('shows dashes before the first metrics', () => {
-    expect(statusText('idle', false, null, null)).toBe('Ready · step 0 · loss – · accuracy –');
+    expect(statusText(activity('idle'), null, null)).toBe('Ready · step 0 · loss – · accuracy –');
   });
 
   it('says when the model is being built', () => {
-    expect(statusText('idle', true, null, webgpu)).toMatch(/^Building the model · /);
+    expect(statusText(activity('idle', { configuring: true }), null, 'CPU')).toMatch(/^Building the model · /);
+  });
+
+  it('says when a pause is in flight', () => {
+    expect(statusText(activity('running', { pausing: true }), metrics, null)).toMatch(/^Pausing after the step in flight… · step 120/);
+  });
+
+  it('drops the pause note once paused', () => {
+    expect(statusText(activity('paused', { pausing: true }), metrics, null)).toMatch(/^Paused · /);
+  });
+});
+
+describe('engineLabel', () => {
+  it('names the WebGPU adapter', () => {
+    expect(engineLabel(webgpu, 'webgpu')).toBe('WebGPU (SwiftShader)');
+  });
+
+  it('marks a chosen CPU engine', () => {
+    expect(engineLabel(cpuChosen, 'cpu')).toBe('CPU (chosen)');
+  });
+
+  it('marks a CPU fallback', () => {
+    expect(engineLabel(cpuFallback, 'auto')).toBe('CPU (WebGPU not used)');
+  });
+});
+
+describe('formatLoss', () => {
+  it('keeps 3 significant digits', () => {
+    expect(formatLoss(1.23449)).toBe('1.23');
+    expect(formatLoss(0.5)).toBe('0.500');
+    expect(formatLoss(0.00123)).toBe('0.00123');
+  });
+
+  it('uses an exponent below 0.001', () => {
+    expect(formatLoss(0.000000123)).toBe('1.23e-7');
+    expect(formatLoss(0.0004)).toBe('4.00e-4');
+  });
+
+  it('prints zero and non-finite values', () => {
+    expect(formatLoss(0)).toBe('0.00');
+    expect(formatLoss(NaN)).toBe('NaN');
   });
 });
 
 describe('number formats', () => {
-  it('formats loss and accuracy', () => {
-    expect(formatLoss(0.5)).toBe('0.500');
-    expect(formatLoss(NaN)).toBe('NaN');
+  it('formats accuracy', () => {
     expect(formatAccuracy(1)).toBe('100.0%');
   });
 

@@ -1,8 +1,14 @@
 /** Number and status formatting for the UI. Pure functions with no DOM. */
-import type { EngineInfo, MetricsEvent, RunStatus } from '../protocol';
+import type { EngineInfo, EnginePreference, MetricsEvent, RunStatus } from '../protocol';
 
+/**
+ * Formats a loss with 3 significant digits: 2.08, 0.500, 0.00123, and with an
+ * exponent below 0.001, where fixed digits would round to zero: 1.23e-6.
+ */
 export function formatLoss(loss: number): string {
-  return Number.isFinite(loss) ? loss.toFixed(3) : String(loss);
+  if (!Number.isFinite(loss)) return String(loss);
+  if (loss !== 0 && Math.abs(loss) < 1e-3) return loss.toExponential(2);
+  return loss.toPrecision(3);
 }
 
 export function formatAccuracy(accuracy: number): string {
@@ -23,6 +29,16 @@ export function formatCount(value: number): string {
   return value.toLocaleString('en-US');
 }
 
+/**
+ * Returns the engine's name for the status line: the WebGPU adapter, "CPU (chosen)"
+ * when the run asked for the CPU engine, or "CPU (WebGPU not used)" when it fell back.
+ */
+export function engineLabel(engine: EngineInfo, preference: EnginePreference | undefined): string {
+  if (engine.kind !== 'cpu') return engine.description;
+  if (preference === 'cpu') return `${engine.description} (chosen)`;
+  return engine.fallbackReason ? `${engine.description} (WebGPU not used)` : engine.description;
+}
+
 const STATUS_WORDS: Record<RunStatus, string> = {
   idle: 'Ready',
   running: 'Training',
@@ -31,16 +47,33 @@ const STATUS_WORDS: Record<RunStatus, string> = {
   error: 'Error',
 };
 
+/** State of the run that the status line names first. */
+export interface RunActivity {
+  status: RunStatus;
+  /** A configure call is in flight. */
+  configuring: boolean;
+  /** Pause was pressed and the step in flight has not finished. */
+  pausing: boolean;
+}
+
+/** Returns the first word or phrase of the status line, such as "Training". */
+export function activityText({ status, configuring, pausing }: RunActivity): string {
+  if (configuring) return 'Building the model';
+  if (pausing && status === 'running') return 'Pausing after the step in flight…';
+  return STATUS_WORDS[status];
+}
+
 /**
  * Builds the text of the status line, read by screen readers and tests:
- * "Training · step 120 · loss 1.234 · accuracy 56.2% · WebGPU (SwiftShader)".
- * Loss and accuracy read "–" until the first metrics arrive.
+ * "Training · step 120 · loss 1.23 · accuracy 56.2% · WebGPU (SwiftShader)".
+ * Loss and accuracy read "–" until the first metrics arrive, and the engine part is
+ * left out until an engine is built.
  */
-export function statusText(status: RunStatus, configuring: boolean, metrics: MetricsEvent | null, engine: EngineInfo | null): string {
-  const parts = [configuring ? 'Building the model' : STATUS_WORDS[status]];
+export function statusText(activity: RunActivity, metrics: MetricsEvent | null, engine: string | null): string {
+  const parts = [activityText(activity)];
   parts.push(`step ${metrics?.step ?? 0}`);
   parts.push(`loss ${metrics ? formatLoss(metrics.loss) : '–'}`);
   parts.push(`accuracy ${metrics ? formatAccuracy(metrics.accuracy) : '–'}`);
-  if (engine) parts.push(engine.description);
+  if (engine) parts.push(engine);
   return parts.join(' · ');
 }

@@ -1,0 +1,40 @@
+import { useAppStore } from '../store';
+import { hiddenFieldLinkErrors } from '../store/url';
+
+/**
+ * Summarises the values of the opening link that could not be used. Values of fields the
+ * page shows are marked at their field, and values of fields that the task does not
+ * have, which no input shows, are listed here with their messages.
+ */
+export function LinkSummary() {
+  const linkErrors = useAppStore((state) => state.linkErrors);
+  const taskKind = useAppStore((state) => state.run.task.kind);
+
+  const total = Object.keys(linkErrors).length;
+  if (total === 0) return null;
+  const hidden = hiddenFieldLinkErrors(linkErrors, taskKind);
+  const markedCount = total - hidden.length;
+  let markedSubject = total === 1 ? 'It is' : 'Each one is';
+  if (hidden.length > 0) markedSubject = markedCount === 1 ? 'The other is' : 'The others are';
+
+  return (
+    <div className="link-summary" role="alert">
+      <p>The link had {total === 1 ? 'a value' : `${total} values`} that could not be used.</p>
+      {hidden.length > 0 && (
+        <>
+          <p>{hidden.length === 1 ? 'This field is' : 'These fields are'} not shown for this task:</p>
+          <ul>
+            {hidden.map(([key, message]) => (
+              <li key={key}>{message}.</li>
+            ))}
+          </ul>
+        </>
+      )}
+      {markedCount > 0 && (
+        <p>
+          {markedSubject} marked below with the value used instead.
+        </p>
+      )}
+    </div>
+  );
+}
