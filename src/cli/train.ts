@@ -38,8 +38,9 @@ Options:
   --preset NAME          preset to train (default: ${DEFAULT_PRESET}); one of:
 ${PRESETS.map((preset) => `                           ${preset.name.padEnd(26)}${preset.label}`).join('\n')}
   --steps N              optimizer steps to run, ${STEPS_RULE.min} to ${STEPS_RULE.max} (default: ${DEFAULT_STEPS})
-  --engine KIND          auto, webgpu or cpu (default: auto). auto uses WebGPU when an
-                         adapter is found and the CPU engine otherwise
+  --engine KIND          auto, webgpu or cpu (default: auto). auto uses WebGPU on a
+                         hardware adapter, and the CPU engine when there is none or
+                         the only adapter is a software one such as SwiftShader
   --seed S               seed of the weights and the data, an integer from ${TRAIN_RULES.seed.min}
                          to ${TRAIN_RULES.seed.max} (default: the preset's)
   --lr RATE              AdamW learning rate, from ${TRAIN_RULES.learning_rate.min} to ${TRAIN_RULES.learning_rate.max} (default: the preset's)
