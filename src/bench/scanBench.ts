@@ -1,8 +1,8 @@
 /**
  * The selective scan benchmark. For each sequence length at batch 1 it times the
- * fused scan (forward, and forward + backward), the materializing scan that
- * writes Ā and B̄u as (l, d_inner, d_state) tensors, and a copy kernel that
- * moves the bytes the fused forward pass must read and write. It takes a
+ * fused scan (forward, and forward + backward) and the materializing scan that
+ * writes Ā and B̄u as (l, d_inner, d_state) tensors. It also times a copy kernel
+ * that moves the bytes the fused forward pass must read and write. It takes a
  * GPUDevice, so the browser and the Node command line (src/cli/bench.ts) run
  * the same code.
  *
@@ -161,10 +161,10 @@ type Skippable<T> = { value: T } | { skipped: string };
 const ERROR_FILTERS: GPUErrorFilter[] = ['validation', 'out-of-memory', 'internal'];
 
 /**
- * Runs `work` inside error scopes. Returns the reason to skip a variant instead
- * of its value when `work` raises a RangeError, which GpuContext raises for a
- * buffer over a device limit, or when the device reports an error, such as
- * running out of memory for a buffer within the limits.
+ * Runs `work` inside error scopes, and returns the reason to skip a variant in
+ * place of its value in two cases. Either `work` raises a RangeError, which
+ * GpuContext raises for a buffer over a device limit, or the device reports an
+ * error, such as running out of memory for a buffer within the limits.
  */
 async function attempt<T>(device: GPUDevice, work: () => Promise<T>): Promise<Skippable<T>> {
   for (const filter of ERROR_FILTERS) device.pushErrorScope(filter);
