@@ -22,6 +22,22 @@ function withBindingLimit(real: GPUDevice, bytes: number): GPUDevice {
   });
 }
 
+/** Wraps the device so that buffers whose label contains `label` are created invalid, as after running out of memory. */
+function withFailingBuffers(real: GPUDevice, label: string): GPUDevice {
+  return new Proxy(real, {
+    get(target, key) {
+      if (key === 'createBuffer') {
+        return (descriptor: GPUBufferDescriptor) => target.createBuffer(descriptor.label?.includes(label)
+          // MAP_READ may not be combined with STORAGE, so Dawn reports a validation error and returns an invalid buffer.
+          ? { ...descriptor, usage: descriptor.usage | GPUBufferUsage.MAP_READ }
+          : descriptor);
+      }
+      const value = Reflect.get(target, key, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
 describe('scan benchmark', () => {
   it('scan bench times every kernel', async () => {
     const points: number[] = [];
@@ -57,5 +73,17 @@ describe('scan benchmark', () => {
     expect(point.fused_fwd_bwd_ms).not.toBeNull();
     expect(point.copy_ms).not.toBeNull();
     expect(point.skipped?.fused_fwd).toBeUndefined();
+  });
+
+  it('scan bench skips kernels the device rejects', async () => {
+    const result = await runScanBench(withFailingBuffers(device, 'materializing: bench decay'), 'failing', {
+      lengths: [16], dInner: 4, dState: 2, repeats: 1,
+    });
+    const [point] = result.points;
+    expect(point.materializing_fwd_ms).toBeNull();
+    expect(point.materializing_fwd_bwd_ms).toBeNull();
+    expect(point.skipped?.materializing_fwd).toMatch(/^the device reported an error: .*MapRead/);
+    expect(point.fused_fwd_ms).not.toBeNull();
+    expect(point.copy_ms).not.toBeNull();
   });
 });

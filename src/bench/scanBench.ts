@@ -1,8 +1,8 @@
 /**
  * The selective scan benchmark. For each sequence length at batch 1 it times the
- * fused scan (forward, and forward + backward), the materializing scan that
- * writes Ā and B̄u as (l, d_inner, d_state) tensors, and a copy kernel that
- * moves the bytes the fused forward pass must read and write. It takes a
+ * fused scan (forward, and forward + backward) and the materializing scan that
+ * writes Ā and B̄u as (l, d_inner, d_state) tensors. It also times a copy kernel
+ * that moves the bytes the fused forward pass must read and write. It takes a
  * GPUDevice, so the browser and the Node command line (src/cli/bench.ts) run
  * the same code.
  *
@@ -91,13 +91,14 @@ async function measureLength(device: GPUDevice, timing: ScanTiming, length: numb
   // Every variant's buffers live in a context of their own, destroyed before the next variant allocates.
   const shared = new GpuContext(device);
   try {
-    const inputs = allocateInputs(shared, dims);
-    await timeFused(device, timing, dims, plan, inputs, repeats, point, skipped);
-    await timeMaterializing(device, timing, dims, inputs, repeats, point, skipped);
-    await timeCopy(device, timing, bytes, repeats, point, skipped);
-  } catch (err) {
-    if (!(err instanceof RangeError)) throw err;
-    skip(skipped, ['fused_fwd', 'fused_fwd_bwd', 'materializing_fwd', 'materializing_fwd_bwd', 'copy'], `inputs do not fit: ${err.message}`);
+    const inputs = await attempt(device, async () => allocateInputs(shared, dims));
+    if ('skipped' in inputs) {
+      skip(skipped, ['fused_fwd', 'fused_fwd_bwd', 'materializing_fwd', 'materializing_fwd_bwd', 'copy'], `inputs do not fit: ${inputs.skipped}`);
+    } else {
+      await timeFused(device, timing, dims, plan, inputs.value, repeats, point, skipped);
+      await timeMaterializing(device, timing, dims, inputs.value, repeats, point, skipped);
+      await timeCopy(device, timing, bytes, repeats, point, skipped);
+    }
   } finally {
     shared.destroy();
   }
@@ -157,17 +158,33 @@ function fillTiled(device: GPUDevice, buffer: GPUBuffer, floats: number, rng: Rn
 
 type Skippable<T> = { value: T } | { skipped: string };
 
+const ERROR_FILTERS: GPUErrorFilter[] = ['validation', 'out-of-memory', 'internal'];
+
 /**
- * Runs `setup`, turning a RangeError, which GpuContext raises for a buffer over
- * a device limit, into the reason to skip a variant.
+ * Runs `work` inside error scopes, and returns the reason to skip a variant in
+ * place of its value in two cases. Either `work` raises a RangeError, which
+ * GpuContext raises for a buffer over a device limit, or the device reports an
+ * error, such as running out of memory for a buffer within the limits.
  */
-async function unlessTooLarge<T>(setup: () => Promise<T>): Promise<Skippable<T>> {
+async function attempt<T>(device: GPUDevice, work: () => Promise<T>): Promise<Skippable<T>> {
+  for (const filter of ERROR_FILTERS) device.pushErrorScope(filter);
+  let result: Skippable<T>;
   try {
-    return { value: await setup() };
+    result = { value: await work() };
   } catch (err) {
-    if (!(err instanceof RangeError)) throw err;
-    return { skipped: err.message };
+    if (!(err instanceof RangeError)) {
+      for (let i = 0; i < ERROR_FILTERS.length; i++) await device.popErrorScope();
+      throw err;
+    }
+    result = { skipped: err.message };
   }
+  const errors: string[] = [];
+  for (let i = 0; i < ERROR_FILTERS.length; i++) {
+    const error = await device.popErrorScope();
+    if (error) errors.push(error.message);
+  }
+  if (errors.length > 0) return { skipped: `the device reported an error: ${errors.join('; ')}` };
+  return result;
 }
 
 function skip(skipped: Partial<Record<ScanVariant, string>>, variants: ScanVariant[], reason: string): void {
@@ -181,29 +198,31 @@ async function timeFused(
   const ctx = new GpuContext(device);
   try {
     const tokens = dims.b * dims.l * dims.d;
-    const forward = await unlessTooLarge(async () => {
+    const forward = await attempt(device, async () => {
       const out = ctx.createStorage('scan bench: fused out', tokens);
       const workspace = ctx.createStorage('scan bench: fused workspace', plan.workspace.total);
       const dispatch = await fused.selectiveScanFusedForward(ctx, out, null, workspace, inputs.tensors, dims, plan, { label: 'bench' });
-      return { dispatch, workspace };
+      return { dispatch, workspace, ms: await timeDispatches(device, timing, [dispatch], repeats) };
     });
     if ('skipped' in forward) {
       skip(skipped, ['fused_fwd', 'fused_fwd_bwd'], forward.skipped);
       return;
     }
-    point.fused_fwd_ms = await timeDispatches(device, timing, [forward.value.dispatch], repeats);
+    point.fused_fwd_ms = forward.value.ms;
 
-    const backward = await unlessTooLarge(async () => {
+    const backward = await attempt(device, async () => {
       const tokenGrads = ctx.createStorage('scan bench: fused token grads', fused.fusedScanTokenGradFloats(dims));
       const dXdbl = ctx.createStorage('scan bench: fused dXdbl', dims.b * dims.l * dims.rowStride);
       const g: fused.FusedScanGradTensors = { ...fused.fusedScanTokenGrads(tokenGrads, dims), dXdbl, ...inputs.grads };
-      return fused.selectiveScanFusedBackward(ctx, g, inputs.dout, forward.value.workspace, inputs.tensors, dims, plan, { label: 'bench' });
+      const dispatches = await fused.selectiveScanFusedBackward(ctx, g, inputs.dout, forward.value.workspace, inputs.tensors, dims, plan,
+        { label: 'bench' });
+      return timeDispatches(device, timing, [forward.value.dispatch, ...dispatches], repeats);
     });
     if ('skipped' in backward) {
       skip(skipped, ['fused_fwd_bwd'], backward.skipped);
       return;
     }
-    point.fused_fwd_bwd_ms = await timeDispatches(device, timing, [forward.value.dispatch, ...backward.value], repeats);
+    point.fused_fwd_bwd_ms = backward.value;
   } finally {
     ctx.destroy();
   }
@@ -216,30 +235,31 @@ async function timeMaterializing(
   const ctx = new GpuContext(device);
   try {
     const tokens = dims.b * dims.l * dims.d;
-    const forward = await unlessTooLarge(async () => {
+    const forward = await attempt(device, async () => {
       const buffers = materializing.allocateMaterializingScan(ctx, dims, 'bench');
       const out = ctx.createStorage('scan bench: materializing out', tokens);
       const dispatches = await materializing.selectiveScanMaterializingForward(ctx, out, buffers, inputs.tensors, dims, { label: 'bench' });
-      return { dispatches, buffers };
+      return { dispatches, buffers, ms: await timeDispatches(device, timing, dispatches, repeats) };
     });
     if ('skipped' in forward) {
       skip(skipped, ['materializing_fwd', 'materializing_fwd_bwd'], forward.skipped);
       return;
     }
-    point.materializing_fwd_ms = await timeDispatches(device, timing, forward.value.dispatches, repeats);
+    point.materializing_fwd_ms = forward.value.ms;
 
-    const backward = await unlessTooLarge(async () => {
+    const backward = await attempt(device, async () => {
       const tokenGrads = ctx.createStorage('scan bench: materializing token grads', fused.fusedScanTokenGradFloats(dims));
       const dXdbl = ctx.createStorage('scan bench: materializing dXdbl', dims.b * dims.l * dims.rowStride);
       const g: fused.FusedScanGradTensors = { ...fused.fusedScanTokenGrads(tokenGrads, dims), dXdbl, ...inputs.grads };
-      return materializing.selectiveScanMaterializingBackward(ctx, g, inputs.dout, forward.value.buffers, inputs.tensors, dims,
-        { label: 'bench' });
+      const dispatches = await materializing.selectiveScanMaterializingBackward(ctx, g, inputs.dout, forward.value.buffers,
+        inputs.tensors, dims, { label: 'bench' });
+      return timeDispatches(device, timing, [...forward.value.dispatches, ...dispatches], repeats);
     });
     if ('skipped' in backward) {
       skip(skipped, ['materializing_fwd_bwd'], backward.skipped);
       return;
     }
-    point.materializing_fwd_bwd_ms = await timeDispatches(device, timing, [...forward.value.dispatches, ...backward.value], repeats);
+    point.materializing_fwd_bwd_ms = backward.value;
   } finally {
     ctx.destroy();
   }
@@ -254,20 +274,21 @@ async function timeCopy(
 ): Promise<void> {
   const ctx = new GpuContext(device);
   try {
-    const copy = await unlessTooLarge(async () => {
+    const copy = await attempt(device, async () => {
       // memory_copy moves vec4f, so each side rounds up to 16 bytes.
       const srcCount = Math.ceil(bytes.read / 16);
       const dstCount = Math.ceil(bytes.written / 16);
       const src = ctx.createStorage('scan bench: copy src', 4 * srcCount);
       const dst = ctx.createStorage('scan bench: copy dst', 4 * dstCount);
-      return makeDispatch(ctx, 'memory_copy', { label: 'bench' }, [srcCount, dstCount, 0, 0], [dst, src],
+      const dispatch = await makeDispatch(ctx, 'memory_copy', { label: 'bench' }, [srcCount, dstCount, 0, 0], [dst, src],
         spreadGroups(device, Math.ceil(dstCount / COPY_WORKGROUP), 'copy'), { WG: COPY_WORKGROUP });
+      return timeDispatches(device, timing, [dispatch], repeats);
     });
     if ('skipped' in copy) {
       skip(skipped, ['copy'], copy.skipped);
       return;
     }
-    point.copy_ms = await timeDispatches(device, timing, [copy.value], repeats);
+    point.copy_ms = copy.value;
   } finally {
     ctx.destroy();
   }

@@ -55,7 +55,8 @@ Options:
 Times are GPU timestamps when the device offers the timestamp-query feature, and
 otherwise wall time from submit to onSubmittedWorkDone; the output says which. A
 kernel whose buffers exceed a device limit (maxStorageBufferBindingSize,
-maxBufferSize) at some length is reported as skipped, with the reason.
+maxBufferSize) at some length, or that the device fails to run (out of memory),
+is reported as skipped, with the reason.
 
 WebGPU under Node uses the Vulkan driver named by VK_ICD_FILENAMES. When it is
 unset and ${SWIFTSHADER_ICD} exists, that software
@@ -271,7 +272,7 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const skipped = formatSkipped(result.points);
-  if (skipped.length > 0) table.write(`\nSkipped, because buffers exceed a device limit:\n${skipped.join('\n')}\n`);
+  if (skipped.length > 0) table.write(`\nSkipped:\n${skipped.join('\n')}\n`);
   if (options.json) process.stdout.write(`${JSON.stringify(result)}\n`);
   return 0;
 }
