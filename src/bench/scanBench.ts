@@ -181,7 +181,8 @@ async function attempt<T>(device: GPUDevice, work: () => Promise<T>): Promise<Sk
   const errors: string[] = [];
   for (let i = 0; i < ERROR_FILTERS.length; i++) {
     const error = await device.popErrorScope();
-    if (error) errors.push(error.message);
+    // Dawn's messages go on with the call that failed and its source location; the first line names the error.
+    if (error) errors.push(error.message.split('\n')[0]);
   }
   if (errors.length > 0) return { skipped: `the device reported an error: ${errors.join('; ')}` };
   return result;

@@ -41,6 +41,13 @@ export function allocateMaterializingScan(ctx: GpuContext, dims: Pick<ScanShape,
   const { b, l, d, n } = dims;
   if (n > SCAN_MAX_STATE) throw new RangeError(`d_state = ${n} is over the scan's limit of ${SCAN_MAX_STATE}`);
   const expanded = b * l * d * n;
+  const limit = ctx.device.limits.maxStorageBufferBindingSize;
+  if (expanded * 4 > limit) {
+    throw new RangeError(
+      `the materializing scan's (b, l, d_inner, d_state) tensors at b = ${b}, l = ${l}, d_inner = ${d}, d_state = ${n} ` +
+      `need ${expanded * 4} bytes each, over this device's maxStorageBufferBindingSize of ${limit}`,
+    );
+  }
   const buffers: GPUBuffer[] = [];
   const buf = (role: string, floats: number) => {
     try {
