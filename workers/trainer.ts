@@ -8,7 +8,9 @@ import type { Engine } from '../src/engine/types';
 import { ConfigError, resolveConfig, validateTrainConfig, type FieldError } from '../src/model/config';
 import { buildLayout, initParams } from '../src/model/params';
 import { Rng } from '../src/model/random';
-import type { EngineInfo, ProbeEvent, RunConfig, RunStatus, TrainerApi, TrainerEvent } from '../src/protocol';
+import type {
+  EngineInfo, ProbeEvent, RunConfig, RunStatus, StepTimings, TrainerApi, TrainerEvent,
+} from '../src/protocol';
 import { generateBatch, probeSequence, validateTask, type TaskSequence } from '../src/tasks';
 
 export interface TrainerOptions {
@@ -176,6 +178,29 @@ export class Trainer implements TrainerApi {
     };
     this.emit(event);
     return event;
+  }
+
+  /**
+   * Runs `warmup` untimed training steps, then times `steps` more, each from
+   * engine.step until the engine has finished it (flush on WebGPU), so device
+   * work is counted. The model trains and the step count advances as in start(),
+   * but no events are emitted. Batch generation is outside the timed span.
+   */
+  async benchmark(steps: number, warmup: number): Promise<StepTimings> {
+    if (!this.engine || !this.run) throw new Error('no run is configured: call configure(run) before benchmark()');
+    if (this.loop) throw new Error('training is running: call pause() before benchmark()');
+    const engine = this.engine;
+    const { batch_size: b, seq_len: l, learning_rate: lr } = this.run.train;
+    const stepMs: number[] = [];
+    for (let i = 0; i < warmup + steps; i++) {
+      const batch = generateBatch(this.run.task, b, l, this.dataRng!);
+      this.stepCount++;
+      const start = this.now();
+      engine.step(batch, this.stepCount, lr);
+      if (engine.flush) await engine.flush();
+      if (i >= warmup) stepMs.push(this.now() - start);
+    }
+    return { stepMs, tokensPerStep: b * l };
   }
 
   async dispose(): Promise<void> {

@@ -4,16 +4,12 @@
  * the `webgpu` package (Dawn). Exit status: 0 when training finished, 1 when it failed,
  * 2 for an invalid option or config, 130 when stopped with Ctrl+C.
  */
-import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { checkField, ConfigError, TRAIN_RULES, type FieldRule } from '../model/config';
-import { createNodeGpu } from '../engine/webgpu/node';
 import { DEFAULT_PRESET, findPreset, PRESETS } from '../presets';
 import type { EngineInfo, EnginePreference, MetricsEvent, RunConfig, TrainerEvent } from '../protocol';
 import { Trainer, validateRun } from '../../workers/trainer';
-
-/** Vulkan driver manifest of SwiftShader, a software GPU, as Debian's chromium package installs it. */
-const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+import { loadNodeGpu, SWIFTSHADER_ICD } from './nodeGpu';
 
 const ENGINES: readonly EnginePreference[] = ['auto', 'webgpu', 'cpu'];
 
@@ -167,23 +163,6 @@ function parseNumber(option: string, raw: string, rule: FieldRule): number | str
   // checkField prints the raw text when the value is not a number, so "abc" stays "abc".
   const message = checkField(option, Number.isFinite(value) ? value : raw, rule);
   return message ?? value;
-}
-
-/**
- * Loads the `webgpu` package and returns its GPU object, or undefined with a reason
- * when it cannot be loaded. Sets VK_ICD_FILENAMES first, because Dawn reads it when
- * the GPU object is created.
- */
-async function loadNodeGpu(): Promise<{ gpu: GPU | undefined; reason: string | null }> {
-  if (process.env.VK_ICD_FILENAMES === undefined && existsSync(SWIFTSHADER_ICD)) {
-    process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
-  }
-  try {
-    return { gpu: await createNodeGpu(), reason: null };
-  } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    return { gpu: undefined, reason: `loading the webgpu package failed: ${message}` };
-  }
 }
 
 /** A one-line progress bar on stderr, redrawn with \r on a terminal and printed per 10% otherwise. */
