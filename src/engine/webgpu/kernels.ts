@@ -16,8 +16,12 @@ import {
 
 /** Invocations per workgroup of the 1-D kernels; the WGSL default of the WG override. */
 export const WORKGROUP_SIZE = 64;
-/** Side of the square output tile of the matmul kernel (TILE × TILE invocations). */
-export const MATMUL_TILE = 8;
+/** Rows of the block of C that one matmul invocation computes (ROWS in matmul.wgsl). */
+const MATMUL_ROWS = 8;
+/** Invocations per matmul workgroup when the product is large enough to fill them. */
+const MATMUL_INVOCATIONS = 64;
+/** Minimum workgroups per matmul when it has enough blocks, so that every CPU thread of a software GPU gets work. */
+const MATMUL_MIN_GROUPS = 4;
 
 /** Names the call site in labels, such as 'layers.0 in_proj x'. */
 export interface CallOptions {
@@ -111,15 +115,50 @@ interface StridedProduct {
   cRowStride: number;
 }
 
+/** Override values of matmul.wgsl for one product, and its workgroup counts along columns and rows. */
+interface MatmulShape {
+  constants: { WG_X: number; WG_Y: number; WIDE: number };
+  columnGroups: number;
+  rowGroups: number;
+}
+
+/** Returns the smallest power of two that is at least `value`, for value ≥ 1. */
+function powerOfTwoAtLeast(value: number): number {
+  let p = 1;
+  while (p < value) p *= 2;
+  return p;
+}
+
+/**
+ * Chooses the block width and the workgroup shape of one product. A block is
+ * 8 columns wide, or 4 when n ≤ 4. The workgroup has as many invocations along
+ * the columns as there are column blocks, up to 8, and the rest along the rows.
+ * A small product gets a smaller workgroup, so that it still splits into
+ * MATMUL_MIN_GROUPS workgroups where it has that many blocks.
+ */
+function matmulShape(m: number, n: number): MatmulShape {
+  const wide = n > 4;
+  const columnBlocks = Math.ceil(n / (wide ? 8 : 4));
+  const rowBlocks = Math.ceil(m / MATMUL_ROWS);
+  const x = Math.min(8, powerOfTwoAtLeast(columnBlocks));
+  const columnGroups = Math.ceil(columnBlocks / x);
+  const rowGroupsTarget = Math.max(1, Math.ceil(MATMUL_MIN_GROUPS / columnGroups));
+  const y = Math.max(1, Math.min(MATMUL_INVOCATIONS / x, powerOfTwoAtLeast(Math.ceil(rowBlocks / rowGroupsTarget))));
+  return {
+    constants: { WG_X: x, WG_Y: y, WIDE: wide ? 1 : 0 },
+    columnGroups,
+    rowGroups: Math.ceil(rowBlocks / y),
+  };
+}
+
 function stridedMatmul(
   ctx: GpuContext, c: Tensor, a: Tensor, b: Tensor, p: StridedProduct, options: CallOptions | undefined, role: string,
 ): Promise<Dispatch> {
-  const rowTiles = Math.ceil(p.m / MATMUL_TILE);
+  const shape = matmulShape(p.m, p.n);
   const maxGroups = ctx.device.limits.maxComputeWorkgroupsPerDimension;
-  const y = Math.min(rowTiles, maxGroups);
-  const z = Math.ceil(rowTiles / y);
-  const colTiles = Math.ceil(p.n / MATMUL_TILE);
-  if (z > maxGroups || colTiles > maxGroups) {
+  const y = Math.min(shape.rowGroups, maxGroups);
+  const z = Math.ceil(shape.rowGroups / y);
+  if (z > maxGroups || shape.columnGroups > maxGroups) {
     throw new RangeError(`matmul of ${p.m}×${p.k} by ${p.k}×${p.n} exceeds this device's dispatch limit: reduce batch_size, seq_len or the model size`);
   }
   const site = { label: options?.label ? `${options.label} ${role}` : role };
@@ -128,7 +167,7 @@ function stridedMatmul(
     a.offset, p.aRowStride, p.aColStride,
     b.offset, p.bRowStride, p.bColStride,
     c.offset, p.cRowStride,
-  ], [c.buffer, a.buffer, b.buffer], [colTiles, y, z], { TILE: MATMUL_TILE });
+  ], [c.buffer, a.buffer, b.buffer], [shape.columnGroups, y, z], shape.constants);
 }
 
 /** Layout options of a linear layer whose weight rows or activation rows are a slice of something wider. */
