@@ -12,8 +12,18 @@
 // Shapes, row-major: x, pre, u, du, dx (b, l, d); w and dw (d, 1, k) at float
 // offset wOffset; bias and dbias (d) at biasOffset. w and bias are read from the
 // flat parameter buffer, dw and dbias written to the flat gradient buffer.
-// dw and dbias are sums over b · l rows: one workgroup per (c, j) output, with
-// j = k standing for the bias, adds strided partial sums in workgroup memory.
+// partials (b, d, k + 1): per-sequence sums of dw (taps 0..k−1) and dbias (k).
+//
+// The backward pass is two dispatches without barriers. conv1d_silu_backward
+// gives each (sequence, channel) pair to one invocation, which walks time
+// backwards keeping the last k values of g and the k weights in registers: it
+// computes each g once, writes dx and sums that sequence's dw and dbias into
+// partials. conv1d_silu_backward_dw then sums partials over the batch, one
+// invocation per (channel, tap). The registers hold MAX_WIDTH taps, so k ≤ 8,
+// the largest d_conv that src/model/config.ts accepts.
+// NOTE: the backward walk is sequential over l with b · d invocations, like the
+// scan; SwiftShader favours it (one load of du, pre and x per step), while a
+// hardware GPU with few sequences and long l would prefer more parallelism.
 // Leaves out: a cached state for step-by-step decoding.
 
 struct Sizes {
@@ -35,22 +45,21 @@ struct Sizes {
 @group(0) @binding(3) var<storage, read> x: array<f32>;
 @group(0) @binding(4) var<storage, read> params: array<f32>;
 
-// conv1d_silu_backward_dx
+// conv1d_silu_backward
 @group(0) @binding(1) var<storage, read_write> dx: array<f32>;
-@group(0) @binding(2) var<storage, read> du: array<f32>;
-@group(0) @binding(3) var<storage, read> preIn: array<f32>;
-@group(0) @binding(4) var<storage, read> paramsIn: array<f32>;
+@group(0) @binding(2) var<storage, read_write> partials: array<f32>;
+@group(0) @binding(3) var<storage, read> du: array<f32>;
+@group(0) @binding(4) var<storage, read> preIn: array<f32>;
+@group(0) @binding(5) var<storage, read> xIn: array<f32>;
+@group(0) @binding(6) var<storage, read> paramsIn: array<f32>;
 
 // conv1d_silu_backward_dw: dw and dbias live in the same gradient buffer.
 @group(0) @binding(1) var<storage, read_write> grads: array<f32>;
-@group(0) @binding(2) var<storage, read> duW: array<f32>;
-@group(0) @binding(3) var<storage, read> preW: array<f32>;
-@group(0) @binding(4) var<storage, read> xW: array<f32>;
+@group(0) @binding(2) var<storage, read> partialsIn: array<f32>;
 
-// Must be a power of two for the tree reduction in conv1d_silu_backward_dw.
 override WG: u32 = 64;
-
-var<workgroup> partial: array<f32, WG>;
+// Most taps the backward walk keeps in registers.
+const MAX_WIDTH: u32 = 8u;
 
 fn flatIndex(gid: vec3u, nwg: vec3u) -> u32 {
   return gid.x + gid.y * nwg.x * WG;
@@ -88,62 +97,107 @@ fn conv1d_silu_forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_w
   u[i] = silu(acc);
 }
 
-@compute @workgroup_size(WG)
-fn conv1d_silu_backward_dx(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flatIndex(gid, nwg);
-  let d = sizes.d;
-  if (i >= sizes.b * sizes.l * d) {
-    return;
+// Weight of the tap that reads o steps back, w[c, k − 1 − o], or 0 when o ≥ k.
+fn weightAt(c: u32, o: u32) -> f32 {
+  if (o >= sizes.k) {
+    return 0.0;
   }
-  let c = i % d;
-  let s = (i / d) % sizes.l;
-  let rowStart = i - (s * d + c);
-  var acc = 0.0;
-  for (var j = 0u; j < sizes.k; j++) {
-    // Output step t = s + (k − 1) − j read x at step s through tap j.
-    let t = s + sizes.k - 1u - j;
-    if (t < sizes.l) {
-      let o = rowStart + t * d + c;
-      acc += du[o] * siluGrad(preIn[o]) * paramsIn[sizes.wOffset + c * sizes.k + j];
-    }
-  }
-  dx[i] = acc;
+  return paramsIn[sizes.wOffset + c * sizes.k + sizes.k - 1u - o];
 }
 
-// Dispatched as (k + 1, d) workgroups: workgroup (j, c) sums tap j of channel c,
-// and j = k sums the bias.
+// One invocation per (sequence, channel) pair, walking time backwards. With
+// g_o = g[s + o] (0 past the end) and w_o = w[c, k − 1 − o]:
+//   dx[s] = Σ_o g_o · w_o   and   ∂L/∂w[c, k − 1 − o] = Σ_s x[s] · g_o.
 @compute @workgroup_size(WG)
-fn conv1d_silu_backward_dw(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lane: u32) {
-  let j = wid.x;
-  let c = wid.y;
+fn conv1d_silu_backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let pair = flatIndex(gid, nwg);
   let d = sizes.d;
   let l = sizes.l;
-  let isBias = j == sizes.k;
+  if (pair >= sizes.b * d) {
+    return;
+  }
+  let bi = pair / d;
+  let c = pair % d;
+
+  let w0 = weightAt(c, 0u);
+  let w1 = weightAt(c, 1u);
+  let w2 = weightAt(c, 2u);
+  let w3 = weightAt(c, 3u);
+  let w4 = weightAt(c, 4u);
+  let w5 = weightAt(c, 5u);
+  let w6 = weightAt(c, 6u);
+  let w7 = weightAt(c, 7u);
+  var g0 = 0.0;
+  var g1 = 0.0;
+  var g2 = 0.0;
+  var g3 = 0.0;
+  var g4 = 0.0;
+  var g5 = 0.0;
+  var g6 = 0.0;
+  var g7 = 0.0;
+  var dw0 = 0.0;
+  var dw1 = 0.0;
+  var dw2 = 0.0;
+  var dw3 = 0.0;
+  var dw4 = 0.0;
+  var dw5 = 0.0;
+  var dw6 = 0.0;
+  var dw7 = 0.0;
+  var dbias = 0.0;
+
+  let start = bi * l * d + c; // offset of (bi, 0, c)
+  for (var step = 0u; step < l; step++) {
+    let o = start + (l - 1u - step) * d;
+    g7 = g6;
+    g6 = g5;
+    g5 = g4;
+    g4 = g3;
+    g3 = g2;
+    g2 = g1;
+    g1 = g0;
+    g0 = du[o] * siluGrad(preIn[o]);
+    dx[o] = g0 * w0 + g1 * w1 + g2 * w2 + g3 * w3 + g4 * w4 + g5 * w5 + g6 * w6 + g7 * w7;
+
+    let xv = xIn[o];
+    dw0 += xv * g0;
+    dw1 += xv * g1;
+    dw2 += xv * g2;
+    dw3 += xv * g3;
+    dw4 += xv * g4;
+    dw5 += xv * g5;
+    dw6 += xv * g6;
+    dw7 += xv * g7;
+    dbias += g0;
+  }
+
+  // Tap j = k − 1 − o of this sequence's dw, then dbias.
+  let byOffset = array<f32, MAX_WIDTH>(dw0, dw1, dw2, dw3, dw4, dw5, dw6, dw7);
+  let out = pair * (sizes.k + 1u);
+  for (var j = 0u; j < sizes.k; j++) {
+    partials[out + j] = byOffset[sizes.k - 1u - j];
+  }
+  partials[out + sizes.k] = dbias;
+}
+
+// One invocation per (channel c, tap j) with j ≤ k, where j = k is the bias:
+// adds the per-sequence partial sums over the batch.
+@compute @workgroup_size(WG)
+fn conv1d_silu_backward_dw(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flatIndex(gid, nwg);
+  let width = sizes.k + 1u;
+  let perSequence = sizes.d * width;
+  if (i >= perSequence) {
+    return;
+  }
   var acc = 0.0;
-  for (var r = lane; r < sizes.b * l; r += WG) {
-    let t = r % l;
-    let o = r * d + c;
-    let g = duW[o] * siluGrad(preW[o]);
-    if (isBias) {
-      acc += g;
-    } else if (t + j + 1u >= sizes.k) {
-      let s = t + j + 1u - sizes.k;
-      acc += g * xW[(r - t + s) * d + c];
-    }
+  for (var bi = 0u; bi < sizes.b; bi++) {
+    acc += partialsIn[bi * perSequence + i];
   }
-  partial[lane] = acc;
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
-    if (lane < stride) {
-      partial[lane] += partial[lane + stride];
-    }
-    workgroupBarrier();
-  }
-  if (lane == 0u) {
-    if (isBias) {
-      grads[sizes.biasOffset + c] += partial[0];
-    } else {
-      grads[sizes.wOffset + c * sizes.k + j] += partial[0];
-    }
+  let c = i / width;
+  let j = i % width;
+  if (j == sizes.k) {
+    grads[sizes.biasOffset + c] += acc;
+  } else {
+    grads[sizes.wOffset + c * sizes.k + j] += acc;
   }
 }
