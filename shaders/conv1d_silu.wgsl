@@ -14,15 +14,17 @@
 // flat parameter buffer, dw and dbias written to the flat gradient buffer.
 // partials (b, d, k + 1): per-sequence sums of dw (taps 0..k−1) and dbias (k).
 //
-// The backward pass is two dispatches without barriers. conv1d_silu_backward
-// gives each (sequence, channel) pair to one invocation, which walks time
-// backwards keeping the last k values of g and the k weights in registers: it
-// computes each g once, writes dx and sums that sequence's dw and dbias into
-// partials. conv1d_silu_backward_dw then sums partials over the batch, one
-// invocation per (channel, tap). The registers hold MAX_WIDTH taps, so k ≤ 8,
-// the largest d_conv that src/model/config.ts accepts.
-// NOTE: the backward walk is sequential over l with b · d invocations, like the
-// scan; SwiftShader favours it (one load of du, pre and x per step), while a
+// conv1d_silu_forward and conv1d_silu_backward give each (sequence, channel)
+// pair to one invocation, which walks time keeping the k weights and a window
+// of the last k values in registers, so each element is loaded once.
+// conv1d_silu_forward walks forwards.
+// conv1d_silu_backward walks backwards: it computes each g once, writes dx and
+// sums that sequence's dw and dbias into partials. conv1d_silu_backward_dw then
+// sums partials over the batch, one invocation per (channel, tap). There are no
+// barriers. The registers hold MAX_WIDTH taps, so k ≤ 8, the largest d_conv
+// that src/model/config.ts accepts.
+// NOTE: the walks are sequential over l with b · d invocations, like the scan.
+// SwiftShader favours that (one load per element instead of k), while a
 // hardware GPU with few sequences and long l would prefer more parallelism.
 // Leaves out: a cached state for step-by-step decoding.
 
@@ -58,7 +60,7 @@ struct Sizes {
 @group(0) @binding(2) var<storage, read> partialsIn: array<f32>;
 
 override WG: u32 = 64;
-// Most taps the backward walk keeps in registers.
+// Most taps the walks keep in registers.
 const MAX_WIDTH: u32 = 8u;
 
 fn flatIndex(gid: vec3u, nwg: vec3u) -> u32 {
@@ -75,34 +77,65 @@ fn siluGrad(v: f32) -> f32 {
   return s * (1.0 + v * (1.0 - s));
 }
 
-@compute @workgroup_size(WG)
-fn conv1d_silu_forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flatIndex(gid, nwg);
-  let d = sizes.d;
-  if (i >= sizes.b * sizes.l * d) {
-    return;
-  }
-  let c = i % d;
-  let t = (i / d) % sizes.l;
-  let rowStart = i - (t * d + c); // offset of (b, 0, 0)
-  var acc = params[sizes.biasOffset + c];
-  for (var j = 0u; j < sizes.k; j++) {
-    // Source step s = t − (k − 1) + j, skipped while it is before the start.
-    if (t + j + 1u >= sizes.k) {
-      let s = t + j + 1u - sizes.k;
-      acc += params[sizes.wOffset + c * sizes.k + j] * x[rowStart + s * d + c];
-    }
-  }
-  pre[i] = acc;
-  u[i] = silu(acc);
+// Offset of w[c, k − 1 − o], the weight of the tap that reads o steps back,
+// clamped to tap 0 for o ≥ k; callers use 0 in place of those weights.
+fn tapOffset(c: u32, o: u32) -> u32 {
+  return sizes.wOffset + c * sizes.k + sizes.k - 1u - min(o, sizes.k - 1u);
 }
 
-// Weight of the tap that reads o steps back, w[c, k − 1 − o], or 0 when o ≥ k.
-fn weightAt(c: u32, o: u32) -> f32 {
-  if (o >= sizes.k) {
-    return 0.0;
+fn forwardWeight(c: u32, o: u32) -> f32 {
+  return select(0.0, params[tapOffset(c, o)], o < sizes.k);
+}
+
+fn backwardWeight(c: u32, o: u32) -> f32 {
+  return select(0.0, paramsIn[tapOffset(c, o)], o < sizes.k);
+}
+
+// One invocation per (sequence, channel) pair, walking time forwards. With
+// x_o = x[t − o] (0 before the start) and w_o = w[c, k − 1 − o]:
+//   pre[t] = bias + Σ_o x_o · w_o.
+@compute @workgroup_size(WG)
+fn conv1d_silu_forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let pair = flatIndex(gid, nwg);
+  let d = sizes.d;
+  if (pair >= sizes.b * d) {
+    return;
   }
-  return paramsIn[sizes.wOffset + c * sizes.k + sizes.k - 1u - o];
+  let bi = pair / d;
+  let c = pair % d;
+
+  let w0 = forwardWeight(c, 0u);
+  let w1 = forwardWeight(c, 1u);
+  let w2 = forwardWeight(c, 2u);
+  let w3 = forwardWeight(c, 3u);
+  let w4 = forwardWeight(c, 4u);
+  let w5 = forwardWeight(c, 5u);
+  let w6 = forwardWeight(c, 6u);
+  let w7 = forwardWeight(c, 7u);
+  let bias = params[sizes.biasOffset + c];
+  var x1 = 0.0;
+  var x2 = 0.0;
+  var x3 = 0.0;
+  var x4 = 0.0;
+  var x5 = 0.0;
+  var x6 = 0.0;
+  var x7 = 0.0;
+
+  let start = bi * sizes.l * d + c; // offset of (bi, 0, c)
+  for (var t = 0u; t < sizes.l; t++) {
+    let o = start + t * d;
+    let x0 = x[o];
+    let acc = bias + x0 * w0 + x1 * w1 + x2 * w2 + x3 * w3 + x4 * w4 + x5 * w5 + x6 * w6 + x7 * w7;
+    pre[o] = acc;
+    u[o] = silu(acc);
+    x7 = x6;
+    x6 = x5;
+    x5 = x4;
+    x4 = x3;
+    x3 = x2;
+    x2 = x1;
+    x1 = x0;
+  }
 }
 
 // One invocation per (sequence, channel) pair, walking time backwards. With
@@ -119,14 +152,14 @@ fn conv1d_silu_backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_
   let bi = pair / d;
   let c = pair % d;
 
-  let w0 = weightAt(c, 0u);
-  let w1 = weightAt(c, 1u);
-  let w2 = weightAt(c, 2u);
-  let w3 = weightAt(c, 3u);
-  let w4 = weightAt(c, 4u);
-  let w5 = weightAt(c, 5u);
-  let w6 = weightAt(c, 6u);
-  let w7 = weightAt(c, 7u);
+  let w0 = backwardWeight(c, 0u);
+  let w1 = backwardWeight(c, 1u);
+  let w2 = backwardWeight(c, 2u);
+  let w3 = backwardWeight(c, 3u);
+  let w4 = backwardWeight(c, 4u);
+  let w5 = backwardWeight(c, 5u);
+  let w6 = backwardWeight(c, 6u);
+  let w7 = backwardWeight(c, 7u);
   var g0 = 0.0;
   var g1 = 0.0;
   var g2 = 0.0;

@@ -242,6 +242,9 @@ export async function matmulBackward(
 
 // ---------------------------------------------------------------- causal depthwise conv1d + SiLU
 
+/** Largest kernel width of the conv1d kernels (MAX_WIDTH in conv1d_silu.wgsl). */
+export const CONV_MAX_WIDTH = 8;
+
 /** pre, u (b, l, d) from x (b, l, d), w (d, 1, k) and bias (d); w and bias share the parameter buffer. */
 export function conv1dSiluForward(
   ctx: GpuContext, pre: GPUBuffer, u: GPUBuffer, x: GPUBuffer, w: TensorArg, bias: TensorArg,
@@ -250,12 +253,11 @@ export function conv1dSiluForward(
   const weight = tensorOf(w);
   const biasT = tensorOf(bias);
   const params = sameBuffer('conv1d weight and bias', [weight, biasT]);
+  if (k > CONV_MAX_WIDTH) throw new RangeError(`d_conv = ${k} is over the conv1d kernel's limit of ${CONV_MAX_WIDTH}`);
+  const wg = workgroupSizeFor(b * d);
   return makeDispatch(ctx, 'conv1d_silu_forward', options, [b, l, d, k, weight.offset, biasT.offset, 0, 0],
-    [pre, u, x, params], grid1d(ctx.device, b * l * d, WORKGROUP_SIZE));
+    [pre, u, x, params], grid1d(ctx.device, b * d, wg), { WG: wg });
 }
-
-/** Largest kernel width of the conv1d backward pass (MAX_WIDTH in conv1d_silu.wgsl). */
-export const CONV_MAX_WIDTH = 8;
 
 /**
  * dx overwritten; dw and dbias (in one gradient buffer) accumulate. Creates its
