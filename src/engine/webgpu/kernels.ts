@@ -83,14 +83,16 @@ export function embeddingForward(
     grid1d(ctx.device, nTok * dim, WORKGROUP_SIZE));
 }
 
-/** dW[ids[t]] += dOut[t]; vocab sizes the dispatch, one invocation per element of dW. */
+/** dW[ids[t]] += dOut[t]; one invocation per vocab row and block of 4 columns of dW. */
 export function embeddingBackward(
   ctx: GpuContext, dW: TensorArg, dOut: GPUBuffer, ids: GPUBuffer, nTok: number, dim: number, vocab: number,
   options?: CallOptions,
 ): Promise<Dispatch> {
   const dw = tensorOf(dW);
+  const invocations = vocab * Math.ceil(dim / 4);
+  const wg = workgroupSizeFor(invocations);
   return makeDispatch(ctx, 'embedding_backward', options, [nTok, dim, vocab, dw.offset], [dw.buffer, dOut, ids],
-    grid1d(ctx.device, vocab * dim, WORKGROUP_SIZE));
+    grid1d(ctx.device, invocations, wg), { WG: wg });
 }
 
 // ---------------------------------------------------------------- RMSNorm

@@ -54,6 +54,11 @@ describe('embedding kernels', () => {
   it('embedding with one token', async () => {
     await check(12, 1, 3, 1);
   });
+
+  it('embedding over many vocab rows', async () => {
+    // 40 rows of 2 full 4-column blocks span several workgroups.
+    await check(13, 50, 40, 8);
+  });
 });
 
 describe('rmsnorm kernels', () => {
