@@ -42,7 +42,7 @@ describe('bench command line', () => {
   it('train help lists every option', () => {
     const { status, stdout } = runBench(['train', '--help']);
     expect(status).toBe(0);
-    for (const option of ['--preset', '--engine', '--steps', '--warmup', '--json', '--help']) {
+    for (const option of ['--preset', '--engine', '--steps', '--warmup', '--json', '--profile', '--help']) {
       expect(stdout).toContain(option);
     }
     for (const preset of PRESETS) expect(stdout).toContain(preset.name);
@@ -55,6 +55,12 @@ describe('bench command line', () => {
     expect(stderr).toContain('--engine tpu is invalid');
     expect(stderr).toContain('--steps = 0 is out of range');
     expect(stderr).toContain('--warmup = abc is invalid');
+  });
+
+  it('train rejects profile on cpu', () => {
+    const { status, stderr } = runBench(['train', '--engine', 'cpu', '--profile']);
+    expect(status).toBe(2);
+    expect(stderr).toContain('--profile is invalid with --engine cpu');
   });
 
   it('train rejects fractional steps', () => {
@@ -95,6 +101,16 @@ describe('bench command line', () => {
     expect(summary.steps).toBe(2);
     expect(summary.ms_per_step).toBeGreaterThan(0);
     expect(summary.tokens_per_second).toBeGreaterThan(0);
+  });
+
+  it('train profile lists kernels', () => {
+    const { status, stdout, stderr } = runBench(['train', '--preset', 'e2e-tiny', '--steps', '2', '--warmup', '0', '--profile', '--json']);
+    expect(status, stderr).toBe(0);
+    // The table goes to stderr with --json, so stdout still ends with the summary.
+    expect(Object.keys(JSON.parse(stdout.trim().split('\n').at(-1)!)).sort()).toEqual(SUMMARY_KEYS);
+    expect(stderr).toContain('GPU time per kernel');
+    for (const kernel of ['matmul', 'selective_scan_forward', 'adamw_update']) expect(stderr).toContain(kernel);
+    expect(stderr).toMatch(/total\s+\d+\s+\d+\.\d+/);
   });
 });
 

@@ -4,9 +4,14 @@
  * milliseconds per step and tokens per second.
  */
 import { parseArgs } from 'node:util';
+import { requestDevice } from '../engine/create';
+import { profileTrainingStep, type StepProfile } from '../engine/webgpu/profile';
 import { checkField, ConfigError, type FieldRule } from '../model/config';
+import { buildLayout, initParams } from '../model/params';
+import { Rng } from '../model/random';
 import { findPreset, PRESETS } from '../presets';
 import type { EngineInfo, RunConfig, TrainerEvent } from '../protocol';
+import { generateBatch } from '../tasks';
 import { Trainer, validateRun } from '../../workers/trainer';
 import { loadNodeGpu, SWIFTSHADER_ICD } from './nodeGpu';
 
@@ -17,6 +22,8 @@ const DEFAULT_PRESET = 'bench-small';
 const DEFAULT_ENGINE: BenchEngine = 'webgpu';
 const DEFAULT_STEPS = 20;
 const DEFAULT_WARMUP = 3;
+/** Maximum repeats of the profiled step; each dispatch's time is its minimum over them. */
+const PROFILE_REPEATS = 5;
 
 const STEPS_RULE: FieldRule = { min: 1, max: 100_000, integer: true, example: DEFAULT_STEPS, label: 'timed steps' };
 const WARMUP_RULE: FieldRule = { min: 0, max: 10_000, integer: true, example: DEFAULT_WARMUP, label: 'warm-up steps' };
@@ -38,6 +45,10 @@ ${PRESETS.map((preset) => `                     ${preset.name}`).join('\n')}
   --json           print one JSON object as the last line of stdout, with keys
                    bench, preset, engine, device, ms_per_step, tokens_per_second
                    and steps; the text summary then goes to stderr
+  --profile        after timing, also print the GPU time of each kernel in a step,
+                   from timestamp queries around every dispatch (WebGPU only; the
+                   adapter must offer 'timestamp-query'). Each dispatch gets its own
+                   compute pass, so the sum can differ from the timed step
   -h, --help       print this help and exit
 
 A step is timed from the engine's step call until the engine has finished it; on
@@ -62,6 +73,7 @@ interface BenchOptions {
   steps: number;
   warmup: number;
   json: boolean;
+  profile: boolean;
 }
 
 /** Summary of one benchmark; the JSON output has exactly these keys. */
@@ -89,6 +101,7 @@ function parseCommandLine(argv: string[]): BenchOptions | null {
         steps: { type: 'string' },
         warmup: { type: 'string' },
         json: { type: 'boolean' },
+        profile: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -119,6 +132,8 @@ function parseCommandLine(argv: string[]): BenchOptions | null {
   };
   const steps = readCount('--steps', values.steps, STEPS_RULE, DEFAULT_STEPS);
   const warmup = readCount('--warmup', values.warmup, WARMUP_RULE, DEFAULT_WARMUP);
+  const profile = values.profile ?? false;
+  if (profile && engine !== 'webgpu') errors.push(`--profile is invalid with --engine ${engine}: it times WebGPU kernels, so use --engine webgpu`);
   if (errors.length > 0 || !preset) throw new UsageError(errors.join('\n'));
 
   const run: RunConfig = structuredClone(preset.run);
@@ -130,7 +145,7 @@ function parseCommandLine(argv: string[]): BenchOptions | null {
     if (err instanceof ConfigError) throw new UsageError(`invalid config for preset ${preset.name}:\n${err.message}`);
     throw err;
   }
-  return { run, steps, warmup, json: values.json ?? false };
+  return { run, steps, warmup, json: values.json ?? false, profile };
 }
 
 /** Returns the median of a non-empty list, the mean of the middle two for an even length. */
@@ -150,6 +165,36 @@ function formatSummary(summary: TrainBenchSummary, stepMs: readonly number[], wa
   ].join('\n');
 }
 
+/** Profiles one training step of the run on a device of its own, with the run's first batch. */
+async function profileRun(gpu: GPU, run: RunConfig, repeats: number): Promise<StepProfile> {
+  const { config, train } = validateRun(run);
+  const requested = await requestDevice(gpu, ['timestamp-query']);
+  if ('reason' in requested) throw new Error(requested.reason);
+  const { device } = requested;
+  try {
+    const params = initParams(config, buildLayout(config), train.seed);
+    // The trainer's data stream starts from this seed too, so this is its first batch.
+    const batch = generateBatch(run.task, train.batch_size, train.seq_len, new Rng(train.seed * 2 + 1));
+    return await profileTrainingStep(device, config, train, params, batch, repeats);
+  } finally {
+    device.destroy();
+  }
+}
+
+function formatProfile(profile: StepProfile, repeats: number): string {
+  const lines = [
+    `GPU time per kernel in one step (timestamp queries, minimum of ${repeats} repeats per dispatch):`,
+    `  ${'kernel'.padEnd(32)}${'dispatches'.padStart(10)}${'ms'.padStart(10)}${'share'.padStart(8)}`,
+  ];
+  for (const k of profile.kernels) {
+    const share = profile.totalMs > 0 ? (100 * k.ms) / profile.totalMs : 0;
+    lines.push(`  ${k.kernel.padEnd(32)}${String(k.dispatches).padStart(10)}${k.ms.toFixed(2).padStart(10)}${`${share.toFixed(1)}%`.padStart(8)}`);
+  }
+  const dispatches = profile.kernels.reduce((sum, k) => sum + k.dispatches, 0);
+  lines.push(`  ${'total'.padEnd(32)}${String(dispatches).padStart(10)}${profile.totalMs.toFixed(2).padStart(10)}`);
+  return lines.join('\n');
+}
+
 /** Runs the train benchmark with the arguments after `train`; returns the exit status. */
 export async function runTrainBench(argv: string[]): Promise<number> {
   let options: BenchOptions | null;
@@ -165,7 +210,7 @@ export async function runTrainBench(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
-  const { run, steps, warmup, json } = options;
+  const { run, steps, warmup, json, profile } = options;
   const engine = run.engine as BenchEngine;
 
   let gpu: GPU | undefined;
@@ -212,7 +257,16 @@ export async function runTrainBench(argv: string[]): Promise<number> {
     tokens_per_second: Math.round((tokensPerStep / msPerStep) * 1000 * 10) / 10,
     steps,
   };
-  const text = formatSummary(summary, stepMs, warmup, info);
+  let text = formatSummary(summary, stepMs, warmup, info);
+  if (profile && gpu) {
+    const repeats = Math.min(steps, PROFILE_REPEATS);
+    try {
+      text += `\n\n${formatProfile(await profileRun(gpu, run, repeats), repeats)}`;
+    } catch (err) {
+      process.stderr.write(`bench train: profiling ${run.preset} failed: ${err instanceof Error ? err.message : String(err)}\n`);
+      return EXIT_FAILED;
+    }
+  }
   if (json) {
     process.stderr.write(`${text}\n`);
     process.stdout.write(`${JSON.stringify(summary)}\n`);

@@ -32,8 +32,14 @@ export function describeAdapter(info: GPUAdapterInfo | undefined): string {
   return parts[0]?.trim() || 'unknown adapter';
 }
 
-/** Requests an adapter and a device with the limits the kernels need; returns a reason string on failure. */
-export async function requestDevice(gpu: GPU | undefined): Promise<{ device: GPUDevice; adapterName: string } | { reason: string }> {
+/**
+ * Requests an adapter and a device with the limits the kernels need, and any
+ * extra features (the profiler requests 'timestamp-query'); returns a reason
+ * string on failure.
+ */
+export async function requestDevice(
+  gpu: GPU | undefined, requiredFeatures: GPUFeatureName[] = [],
+): Promise<{ device: GPUDevice; adapterName: string } | { reason: string }> {
   if (!gpu) return { reason: 'this browser does not expose WebGPU (navigator.gpu is missing)' };
   let adapter: GPUAdapter | null;
   try {
@@ -49,8 +55,10 @@ export async function requestDevice(gpu: GPU | undefined): Promise<{ device: GPU
   ];
   const requiredLimits: Record<string, number> = {};
   for (const key of want) requiredLimits[key] = adapter.limits[key] as number;
+  const missing = requiredFeatures.filter((feature) => !adapter.features.has(feature));
+  if (missing.length > 0) return { reason: `the WebGPU adapter lacks the ${missing.join(', ')} feature` };
   try {
-    const device = await adapter.requestDevice({ requiredLimits, label: 'mamba-playground' });
+    const device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'mamba-playground' });
     return { device, adapterName: describeAdapter(adapter.info) };
   } catch (err) {
     return { reason: `requesting a WebGPU device failed: ${(err as Error).message}` };
