@@ -113,11 +113,12 @@ export async function rmsnormBackward(
 ): Promise<Dispatch[]> {
   const weight = tensorOf(w);
   const dWeight = tensorOf(dw);
+  const columnsWg = workgroupSizeFor(dim);
   return [
     await makeDispatch(ctx, 'rmsnorm_backward_dx', options, [rows, dim, weight.offset, 0], [dx, dy, x, weight.buffer, rstd],
       grid1d(ctx.device, rows, WORKGROUP_SIZE)),
     await makeDispatch(ctx, 'rmsnorm_backward_dw', options, [rows, dim, dWeight.offset, 0], [dWeight.buffer, dy, x, rstd],
-      grid1d(ctx.device, dim, workgroupSizeFor(dim)), { WG: workgroupSizeFor(dim) }),
+      grid1d(ctx.device, dim, columnsWg), { WG: columnsWg }),
   ];
 }
 
@@ -408,9 +409,9 @@ export function reduceRows(
     grid1d(ctx.device, cols, wg), { WG: wg });
 }
 
-/** Most partial sums of the first pass of sumOfSquares; clip_scale adds them in one workgroup. */
+/** Maximum partial sums of the first pass of sumOfSquares; clip_scale adds them in one workgroup. */
 const NORM_PARTIALS = 4096;
-/** Fewest squares each partial sum of sumOfSquares adds, so small buffers get few partials. */
+/** Minimum squares per partial sum of sumOfSquares, so that small buffers get few partials. */
 const NORM_MIN_SQUARES_PER_PARTIAL = 16;
 
 /**
