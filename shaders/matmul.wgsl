@@ -19,8 +19,9 @@
 // invocations covers 8 · WG_Y rows and 8 · WG_X columns (4 · WG_X when narrow).
 // There is no workgroup memory and no barrier. On SwiftShader every invocation
 // is a lane of a CPU SIMD register, every load from storage is a per-lane
-// gather, and a barrier switches fibers, so the cost is the number of loads
-// per multiply-add and tiling in workgroup memory would only add loads and
+// gather, and a shader with a barrier runs each 4-lane subgroup as a coroutine
+// that switches at every barrier. So the cost is the number of loads per
+// multiply-add, and tiling in workgroup memory would only add loads and
 // barriers. On a hardware GPU the L1 and L2 caches serve the reuse between
 // neighbouring invocations that shared-memory tiling would make explicit,
 // which suffices at this project's sizes (d_model ≤ 1024). 64 accumulators

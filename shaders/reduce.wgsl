@@ -14,8 +14,9 @@
 //       readMetrics; the buffer keeps summing over steps until the host clears it.
 //
 // reduce_rows and sum_of_squares_partial use no workgroup memory and no
-// barrier. On SwiftShader a barrier switches between fibers, so a tree
-// reduction in every one of hundreds of workgroups cost more than the sums.
+// barrier. SwiftShader runs a shader that has a barrier as one coroutine per
+// 4-lane subgroup, switching at every barrier, so a tree reduction in every
+// one of hundreds of workgroups cost more than the sums.
 // Only the single-workgroup passes, clip_scale and metrics_accumulate, add
 // strided partial sums of WG invocations in workgroup memory.
 // NOTE: reduce_rows is parallel over columns only, so a reduction over many

@@ -10,7 +10,7 @@
 // float offset wOffset of the flat parameter or gradient buffer.
 // dx accumulates because it is the residual stream's gradient. dw is a sum over
 // rows: one invocation per column walks every row, so neither atomics nor
-// barriers are needed (on SwiftShader a barrier switches between fibers).
+// barriers are needed (SwiftShader switches coroutines at every barrier).
 // Leaves out: a bias term; one invocation handles a whole row in forward and in
 // the dx pass, which is slow for very wide rows.
 
