@@ -2,9 +2,10 @@
 //
 //   reduce_rows:            out[outOffset + j] += Σ_r a[r, j] · b[r, j]   (b = 1 when useB is 0)
 //       a, b (rows, cols) row-major. Used for the gradients of D, dt_proj.bias
-//       and A_log, which are sums over tokens or over the batch.
-//   sum_of_squares_partial: partials[w] = Σ grads[i]² over the elements that
-//       workgroup w visits with a grid stride (CPU reference: sumOfSquares in
+//       and A_log, which are sums over tokens or over the batch. One invocation
+//       sums one column, so neighbouring invocations read neighbouring floats.
+//   sum_of_squares_partial: partials[i] = Σ grads[j]² over j = i, i + P, i + 2P, …
+//       for P = partialCount invocations (CPU reference: sumOfSquares in
 //       src/model/ops.ts).
 //   clip_scale:             clip[0] = min(1, gradClip / (‖g‖ + 1e-6)), or 1 when
 //       gradClip is 0; clip[1] = ‖g‖. One workgroup sums the partials, so the
@@ -12,8 +13,16 @@
 //   metrics_accumulate:     metrics += (Σ lossRows, Σ correct, Σ mask, 1), for
 //       readMetrics; the buffer keeps summing over steps until the host clears it.
 //
-// Every sum adds strided partial sums of WG invocations in workgroup memory.
-// Leaves out: Kahan or pairwise summation across workgroups.
+// reduce_rows and sum_of_squares_partial use no workgroup memory and no
+// barrier. SwiftShader runs a shader that has a barrier as one coroutine per
+// 4-lane subgroup, switching at every barrier, so a tree reduction in every
+// one of hundreds of workgroups cost more than the sums.
+// Only the single-workgroup passes, clip_scale and metrics_accumulate, add
+// strided partial sums of WG invocations in workgroup memory.
+// NOTE: reduce_rows is parallel over columns only, so a reduction over many
+// rows and few columns runs long loops on few invocations; at this project's
+// sizes (at most b · l rows and d_inner · d_state columns) it stays small.
+// Leaves out: Kahan or pairwise summation across partial sums.
 
 struct Sizes {
   rows: u32,
@@ -68,48 +77,47 @@ fn reduceWorkgroup(lane: u32) {
   }
 }
 
-// One workgroup per column j = wid.x + wid.y · nwg.x.
-@compute @workgroup_size(WG)
-fn reduce_rows(
-  @builtin(workgroup_id) wid: vec3u,
-  @builtin(num_workgroups) nwg: vec3u,
-  @builtin(local_invocation_index) lane: u32,
-) {
-  let j = wid.x + wid.y * nwg.x;
-  var acc = 0.0;
-  if (j < sizes.cols) {
-    for (var r = lane; r < sizes.rows; r += WG) {
-      let o = r * sizes.cols + j;
-      if (sizes.useB != 0u) {
-        acc += a[o] * b[o];
-      } else {
-        acc += a[o];
-      }
-    }
-  }
-  partial[lane] = acc;
-  reduceWorkgroup(lane);
-  if (lane == 0u && j < sizes.cols) {
-    out[sizes.outOffset + j] += partial[0];
-  }
+fn flatIndex(gid: vec3u, nwg: vec3u) -> u32 {
+  return gid.x + gid.y * nwg.x * WG;
 }
 
-// Dispatched as (partialCount, 1, 1) workgroups.
+// One invocation per column j.
 @compute @workgroup_size(WG)
-fn sum_of_squares_partial(
-  @builtin(workgroup_id) wid: vec3u,
-  @builtin(num_workgroups) nwg: vec3u,
-  @builtin(local_invocation_index) lane: u32,
-) {
+fn reduce_rows(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let j = flatIndex(gid, nwg);
+  let cols = sizes.cols;
+  if (j >= cols) {
+    return;
+  }
   var acc = 0.0;
-  for (var i = wid.x * WG + lane; i < normSizes.count; i += nwg.x * WG) {
-    acc += grads[i] * grads[i];
+  var o = j;
+  if (sizes.useB != 0u) {
+    for (var r = 0u; r < sizes.rows; r++) {
+      acc += a[o] * b[o];
+      o += cols;
+    }
+  } else {
+    for (var r = 0u; r < sizes.rows; r++) {
+      acc += a[o];
+      o += cols;
+    }
   }
-  partial[lane] = acc;
-  reduceWorkgroup(lane);
-  if (lane == 0u) {
-    partials[wid.x] = partial[0];
+  out[sizes.outOffset + j] += acc;
+}
+
+// One invocation per partial sum, normSizes.partialCount in all.
+@compute @workgroup_size(WG)
+fn sum_of_squares_partial(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flatIndex(gid, nwg);
+  let stride = normSizes.partialCount;
+  if (i >= stride) {
+    return;
   }
+  var acc = 0.0;
+  for (var j = i; j < normSizes.count; j += stride) {
+    acc += grads[j] * grads[j];
+  }
+  partials[i] = acc;
 }
 
 // Dispatched as one workgroup.

@@ -9,8 +9,8 @@
 // Shapes, row-major: x, y, dx, dy (rows, dim); rstd (rows); w and dw (dim) at
 // float offset wOffset of the flat parameter or gradient buffer.
 // dx accumulates because it is the residual stream's gradient. dw is a sum over
-// rows: one workgroup per column adds strided partial sums in workgroup memory,
-// so no atomics are needed.
+// rows: one invocation per column walks every row, so neither atomics nor
+// barriers are needed (SwiftShader switches coroutines at every barrier).
 // Leaves out: a bias term; one invocation handles a whole row in forward and in
 // the dx pass, which is slow for very wide rows.
 
@@ -42,12 +42,9 @@ struct Sizes {
 @group(0) @binding(3) var<storage, read> xW: array<f32>;
 @group(0) @binding(4) var<storage, read> rstdW: array<f32>;
 
-// Must be a power of two for the tree reduction in rmsnorm_backward_dw.
 override WG: u32 = 64;
 // Matches RMS_EPS in src/model/ops.ts.
 const EPS: f32 = 1e-5;
-
-var<workgroup> partial: array<f32, WG>;
 
 fn flatIndex(gid: vec3u, nwg: vec3u) -> u32 {
   return gid.x + gid.y * nwg.x * WG;
@@ -90,24 +87,18 @@ fn rmsnorm_backward_dx(@builtin(global_invocation_id) gid: vec3u, @builtin(num_w
   }
 }
 
-// One workgroup per column j, dispatched as (dim, 1, 1) workgroups.
+// One invocation per column j.
 @compute @workgroup_size(WG)
-fn rmsnorm_backward_dw(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lane: u32) {
-  let j = wid.x;
+fn rmsnorm_backward_dw(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let j = flatIndex(gid, nwg);
+  if (j >= sizes.dim) {
+    return;
+  }
   var acc = 0.0;
-  for (var r = lane; r < sizes.rows; r += WG) {
-    let o = r * sizes.dim + j;
+  var o = j;
+  for (var r = 0u; r < sizes.rows; r++) {
     acc += dyW[o] * xW[o] * rstdW[r];
+    o += sizes.dim;
   }
-  partial[lane] = acc;
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
-    if (lane < stride) {
-      partial[lane] += partial[lane + stride];
-    }
-    workgroupBarrier();
-  }
-  if (lane == 0u) {
-    dw[sizes.wOffset + j] += partial[0];
-  }
+  dw[sizes.wOffset + j] += acc;
 }

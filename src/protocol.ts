@@ -73,6 +73,14 @@ export interface EngineEvent {
   info: EngineInfo;
 }
 
+/** Wall times of the timed steps of Trainer.benchmark. */
+export interface StepTimings {
+  /** Milliseconds of each timed step, from engine.step until the engine has finished the step's work. */
+  stepMs: number[];
+  /** Tokens per step, batch_size · seq_len. */
+  tokensPerStep: number;
+}
+
 export type TrainerEvent = MetricsEvent | ProbeEvent | StatusEvent | EngineEvent;
 
 /** The trainer's API, called directly under Node and through comlink in the browser. */

@@ -114,6 +114,32 @@ describe('Trainer on the CPU engine', () => {
     expect(info.kind).toBe('cpu');
     expect(info.fallbackReason).toMatch(/navigator\.gpu is missing/);
   });
+
+  it('benchmark times each step after warm-up', async () => {
+    // A fake clock that advances 5 ms per reading gives every timed step 5 ms.
+    let clock = 0;
+    const trainer = new Trainer({ gpu: () => undefined, now: () => (clock += 5) });
+    const log = collect(trainer);
+    const run = tinyRun();
+    await trainer.configure(run);
+    const eventsBefore = log.events.length;
+
+    const timings = await trainer.benchmark(4, 2);
+    expect(timings.stepMs).toEqual([5, 5, 5, 5]);
+    expect(timings.tokensPerStep).toBe(run.train.batch_size * run.train.seq_len);
+    expect(trainer.currentStep).toBe(6);
+    expect(log.events.length).toBe(eventsBefore);
+  });
+
+  it('benchmark rejects while training runs', async () => {
+    const trainer = new Trainer({ gpu: () => undefined });
+    await trainer.configure(tinyRun());
+    await trainer.start();
+    const error = await trainer.benchmark(1, 0).catch((e: unknown) => e);
+    await trainer.pause();
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toContain('call pause() before benchmark()');
+  });
 });
 
 describe('Trainer scan benchmark', () => {

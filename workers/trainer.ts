@@ -6,11 +6,14 @@
 import { runScanBench } from '../src/bench/scanBench';
 import { createEngine, requestDevice } from '../src/engine/create';
 import type { Engine } from '../src/engine/types';
+import type { ScanKind } from '../src/engine/webgpu/graph';
 import { ConfigError, resolveConfig, validateTrainConfig, type FieldError } from '../src/model/config';
 import { buildLayout, initParams } from '../src/model/params';
 import { Rng } from '../src/model/random';
 import type { ScanBenchPoint, ScanBenchResult } from '../src/bench/scanBench';
-import type { EngineInfo, ProbeEvent, RunConfig, RunStatus, ScanBenchRequest, TrainerApi, TrainerEvent } from '../src/protocol';
+import type {
+  EngineInfo, ProbeEvent, RunConfig, RunStatus, ScanBenchRequest, StepTimings, TrainerApi, TrainerEvent,
+} from '../src/protocol';
 import { generateBatch, probeSequence, validateTask, type TaskSequence } from '../src/tasks';
 
 export interface TrainerOptions {
@@ -20,6 +23,8 @@ export interface TrainerOptions {
   metricsIntervalMs?: number;
   /** Wall time between probe events while training, in milliseconds. */
   probeIntervalMs?: number;
+  /** Selective scan of the WebGPU engine; 'simple' is the unfused baseline. Defaults to 'fused'. */
+  scan?: ScanKind;
   /** Clock in milliseconds; tests may replace it. */
   now?: () => number;
 }
@@ -60,6 +65,7 @@ export class Trainer implements TrainerApi {
   private readonly metricsIntervalMs: number;
   private readonly probeIntervalMs: number;
   private readonly now: () => number;
+  private readonly scan: ScanKind;
 
   private run: RunConfig | null = null;
   private engine: Engine | null = null;
@@ -77,6 +83,7 @@ export class Trainer implements TrainerApi {
     this.metricsIntervalMs = options.metricsIntervalMs ?? 250;
     this.probeIntervalMs = options.probeIntervalMs ?? 1000;
     this.now = options.now ?? (() => performance.now());
+    this.scan = options.scan ?? 'fused';
   }
 
   async subscribe(listener: (event: TrainerEvent) => void): Promise<void> {
@@ -111,6 +118,7 @@ export class Trainer implements TrainerApi {
       preference: run.engine,
       gpu: this.gpu(),
       onDeviceError: (message) => this.fail(`GPU error: ${message}`),
+      scan: this.scan,
     });
     this.engine = created.engine;
     this.run = run;
@@ -189,6 +197,29 @@ export class Trainer implements TrainerApi {
     } finally {
       created.device.destroy();
     }
+  }
+
+  /**
+   * Runs `warmup` untimed training steps, then times `steps` more, each from
+   * engine.step until the engine has finished it (flush on WebGPU), so device
+   * work is counted. The model trains and the step count advances as in start(),
+   * but no events are emitted. Batch generation is outside the timed span.
+   */
+  async benchmark(steps: number, warmup: number): Promise<StepTimings> {
+    if (!this.engine || !this.run) throw new Error('no run is configured: call configure(run) before benchmark()');
+    if (this.loop) throw new Error('training is running: call pause() before benchmark()');
+    const engine = this.engine;
+    const { batch_size: b, seq_len: l, learning_rate: lr } = this.run.train;
+    const stepMs: number[] = [];
+    for (let i = 0; i < warmup + steps; i++) {
+      const batch = generateBatch(this.run.task, b, l, this.dataRng!);
+      this.stepCount++;
+      const start = this.now();
+      engine.step(batch, this.stepCount, lr);
+      if (engine.flush) await engine.flush();
+      if (i >= warmup) stepMs.push(this.now() - start);
+    }
+    return { stepMs, tokensPerStep: b * l };
   }
 
   async dispose(): Promise<void> {

@@ -10,14 +10,21 @@
  * weight's row range generally does not start on a 256-byte boundary.
  */
 import {
-  grid1d, spreadGroups, tensorOf, type Dispatch, type GpuContext, type Kernel, type KernelName, type Tensor,
+  grid1d, tensorOf, type Dispatch, type GpuContext, type Kernel, type KernelName, type Tensor,
   type TensorArg, type UniformField,
 } from './context';
 
 /** Invocations per workgroup of the 1-D kernels; the WGSL default of the WG override. */
 export const WORKGROUP_SIZE = 64;
-/** Side of the square output tile of the matmul kernel (TILE × TILE invocations). */
-export const MATMUL_TILE = 8;
+/**
+ * Minimum workgroups of a small dispatch where it has that much work, so that
+ * every CPU thread of a software GPU such as SwiftShader gets some.
+ */
+const MIN_WORKGROUPS = 4;
+/** Rows of the block of C that one matmul invocation computes (ROWS in matmul.wgsl). */
+const MATMUL_ROWS = 8;
+/** Invocations per matmul workgroup when the product is large enough to fill them. */
+const MATMUL_INVOCATIONS = 64;
 
 /** Names the call site in labels, such as 'layers.0 in_proj x'. */
 export interface CallOptions {
@@ -51,6 +58,22 @@ export function sameBuffer(tensorNames: string, tensors: Tensor[]): GPUBuffer {
   return buffer;
 }
 
+/** Returns the smallest power of two that is at least `value`, for value ≥ 1. */
+function powerOfTwoAtLeast(value: number): number {
+  let p = 1;
+  while (p < value) p *= 2;
+  return p;
+}
+
+/**
+ * Returns the workgroup size (the WG override) of a 1-D dispatch over `count`
+ * invocations: WORKGROUP_SIZE, or a smaller power of two, at least 8, where
+ * WORKGROUP_SIZE would leave fewer than MIN_WORKGROUPS workgroups.
+ */
+function workgroupSizeFor(count: number): number {
+  return Math.max(8, Math.min(WORKGROUP_SIZE, powerOfTwoAtLeast(Math.ceil(count / MIN_WORKGROUPS))));
+}
+
 // ---------------------------------------------------------------- embedding
 
 /** out (nTok, dim) = W[ids]; W is (vocab, dim) inside the parameter buffer. */
@@ -62,14 +85,16 @@ export function embeddingForward(
     grid1d(ctx.device, nTok * dim, WORKGROUP_SIZE));
 }
 
-/** dW[ids[t]] += dOut[t]; vocab sizes the dispatch, one invocation per element of dW. */
+/** dW[ids[t]] += dOut[t]; one invocation per vocab row and block of 4 columns of dW. */
 export function embeddingBackward(
   ctx: GpuContext, dW: TensorArg, dOut: GPUBuffer, ids: GPUBuffer, nTok: number, dim: number, vocab: number,
   options?: CallOptions,
 ): Promise<Dispatch> {
   const dw = tensorOf(dW);
+  const invocations = vocab * Math.ceil(dim / 4);
+  const wg = workgroupSizeFor(invocations);
   return makeDispatch(ctx, 'embedding_backward', options, [nTok, dim, vocab, dw.offset], [dw.buffer, dOut, ids],
-    grid1d(ctx.device, vocab * dim, WORKGROUP_SIZE));
+    grid1d(ctx.device, invocations, wg), { WG: wg });
 }
 
 // ---------------------------------------------------------------- RMSNorm
@@ -83,18 +108,19 @@ export function rmsnormForward(
     grid1d(ctx.device, rows, WORKGROUP_SIZE));
 }
 
-/** dx += ∂L/∂x and dw += ∂L/∂w, as two dispatches. */
+/** dx += ∂L/∂x and dw += ∂L/∂w, as two dispatches; the second has one invocation per column of dw. */
 export async function rmsnormBackward(
   ctx: GpuContext, dx: GPUBuffer, dw: TensorArg, dy: GPUBuffer, x: GPUBuffer, w: TensorArg, rstd: GPUBuffer,
   rows: number, dim: number, options?: CallOptions,
 ): Promise<Dispatch[]> {
   const weight = tensorOf(w);
   const dWeight = tensorOf(dw);
+  const columnsWg = workgroupSizeFor(dim);
   return [
     await makeDispatch(ctx, 'rmsnorm_backward_dx', options, [rows, dim, weight.offset, 0], [dx, dy, x, weight.buffer, rstd],
       grid1d(ctx.device, rows, WORKGROUP_SIZE)),
     await makeDispatch(ctx, 'rmsnorm_backward_dw', options, [rows, dim, dWeight.offset, 0], [dWeight.buffer, dy, x, rstd],
-      spreadGroups(ctx.device, dim, 'rmsnorm columns')),
+      grid1d(ctx.device, dim, columnsWg), { WG: columnsWg }),
   ];
 }
 
@@ -113,15 +139,43 @@ interface StridedProduct {
   cRowStride: number;
 }
 
+/** Override values of matmul.wgsl for one product, and its workgroup counts along columns and rows. */
+interface MatmulShape {
+  constants: { WG_X: number; WG_Y: number; WIDE: number };
+  columnGroups: number;
+  rowGroups: number;
+}
+
+/**
+ * Chooses the block width and the workgroup shape of one product. A block is
+ * 8 columns wide, or 4 when n ≤ 4. The workgroup has as many invocations along
+ * the columns as there are column blocks, up to 8, and the rest along the rows.
+ * A small product gets a smaller workgroup, so that it still splits into
+ * MIN_WORKGROUPS workgroups where it has that many blocks.
+ */
+function matmulShape(m: number, n: number): MatmulShape {
+  const wide = n > 4;
+  const columnBlocks = Math.ceil(n / (wide ? 8 : 4));
+  const rowBlocks = Math.ceil(m / MATMUL_ROWS);
+  const x = Math.min(8, powerOfTwoAtLeast(columnBlocks));
+  const columnGroups = Math.ceil(columnBlocks / x);
+  const rowGroupsTarget = Math.max(1, Math.ceil(MIN_WORKGROUPS / columnGroups));
+  const y = Math.max(1, Math.min(MATMUL_INVOCATIONS / x, powerOfTwoAtLeast(Math.ceil(rowBlocks / rowGroupsTarget))));
+  return {
+    constants: { WG_X: x, WG_Y: y, WIDE: wide ? 1 : 0 },
+    columnGroups,
+    rowGroups: Math.ceil(rowBlocks / y),
+  };
+}
+
 function stridedMatmul(
   ctx: GpuContext, c: Tensor, a: Tensor, b: Tensor, p: StridedProduct, options: CallOptions | undefined, role: string,
 ): Promise<Dispatch> {
-  const rowTiles = Math.ceil(p.m / MATMUL_TILE);
+  const shape = matmulShape(p.m, p.n);
   const maxGroups = ctx.device.limits.maxComputeWorkgroupsPerDimension;
-  const y = Math.min(rowTiles, maxGroups);
-  const z = Math.ceil(rowTiles / y);
-  const colTiles = Math.ceil(p.n / MATMUL_TILE);
-  if (z > maxGroups || colTiles > maxGroups) {
+  const y = Math.min(shape.rowGroups, maxGroups);
+  const z = Math.ceil(shape.rowGroups / y);
+  if (z > maxGroups || shape.columnGroups > maxGroups) {
     throw new RangeError(`matmul of ${p.m}×${p.k} by ${p.k}×${p.n} exceeds this device's dispatch limit: reduce batch_size, seq_len or the model size`);
   }
   const site = { label: options?.label ? `${options.label} ${role}` : role };
@@ -130,7 +184,7 @@ function stridedMatmul(
     a.offset, p.aRowStride, p.aColStride,
     b.offset, p.bRowStride, p.bColStride,
     c.offset, p.cRowStride,
-  ], [c.buffer, a.buffer, b.buffer], [colTiles, y, z], { TILE: MATMUL_TILE });
+  ], [c.buffer, a.buffer, b.buffer], [shape.columnGroups, y, z], shape.constants);
 }
 
 /** Layout options of a linear layer whose weight rows or activation rows are a slice of something wider. */
@@ -193,6 +247,9 @@ export async function matmulBackward(
 
 // ---------------------------------------------------------------- causal depthwise conv1d + SiLU
 
+/** Largest kernel width of the conv1d kernels (MAX_WIDTH in conv1d_silu.wgsl). */
+export const CONV_MAX_WIDTH = 8;
+
 /** pre, u (b, l, d) from x (b, l, d), w (d, 1, k) and bias (d); w and bias share the parameter buffer. */
 export function conv1dSiluForward(
   ctx: GpuContext, pre: GPUBuffer, u: GPUBuffer, x: GPUBuffer, w: TensorArg, bias: TensorArg,
@@ -201,25 +258,34 @@ export function conv1dSiluForward(
   const weight = tensorOf(w);
   const biasT = tensorOf(bias);
   const params = sameBuffer('conv1d weight and bias', [weight, biasT]);
+  if (k > CONV_MAX_WIDTH) throw new RangeError(`d_conv = ${k} is over the conv1d kernel's limit of ${CONV_MAX_WIDTH}`);
+  const wg = workgroupSizeFor(b * d);
   return makeDispatch(ctx, 'conv1d_silu_forward', options, [b, l, d, k, weight.offset, biasT.offset, 0, 0],
-    [pre, u, x, params], grid1d(ctx.device, b * l * d, WORKGROUP_SIZE));
+    [pre, u, x, params], grid1d(ctx.device, b * d, wg), { WG: wg });
 }
 
-/** dx overwritten; dw and dbias (in one gradient buffer) accumulate. */
+/**
+ * dx overwritten; dw and dbias (in one gradient buffer) accumulate. Creates its
+ * buffer of per-sequence partial sums, (b, d, k + 1) floats.
+ */
 export async function conv1dSiluBackward(
   ctx: GpuContext, dx: GPUBuffer, dw: TensorArg, dbias: TensorArg, du: GPUBuffer, pre: GPUBuffer, x: GPUBuffer,
   w: TensorArg, b: number, l: number, d: number, k: number, options?: CallOptions,
 ): Promise<Dispatch[]> {
+  if (k > CONV_MAX_WIDTH) throw new RangeError(`d_conv = ${k} is over the conv1d kernel's limit of ${CONV_MAX_WIDTH}`);
   const weight = tensorOf(w);
   const dWeight = tensorOf(dw);
   const dBias = tensorOf(dbias);
   const grads = sameBuffer('conv1d weight and bias gradients', [dWeight, dBias]);
-  if (d > ctx.device.limits.maxComputeWorkgroupsPerDimension) throw new RangeError(`conv1d with d_inner = ${d} exceeds the dispatch limit`);
+  const partials = ctx.createStorage(siteLabel('conv1d_silu_backward', options, 'partials'), b * d * (k + 1));
+  const uniforms = [b, l, d, k, weight.offset, 0, 0, 0];
+  const walkWg = workgroupSizeFor(b * d);
+  const sumWg = workgroupSizeFor(d * (k + 1));
   return [
-    await makeDispatch(ctx, 'conv1d_silu_backward_dx', options, [b, l, d, k, weight.offset, 0, 0, 0],
-      [dx, du, pre, weight.buffer], grid1d(ctx.device, b * l * d, WORKGROUP_SIZE)),
+    await makeDispatch(ctx, 'conv1d_silu_backward', options, uniforms, [dx, partials, du, pre, x, weight.buffer],
+      grid1d(ctx.device, b * d, walkWg), { WG: walkWg }),
     await makeDispatch(ctx, 'conv1d_silu_backward_dw', options, [b, l, d, k, dWeight.offset, dBias.offset, 0, 0],
-      [grads, du, pre, x], [k + 1, d, 1]),
+      [grads, partials], grid1d(ctx.device, d * (k + 1), sumWg), { WG: sumWg }),
   ];
 }
 
@@ -335,17 +401,20 @@ export function crossEntropyForwardBackward(
 
 // ---------------------------------------------------------------- reductions
 
-/** out[j] += Σ_r a[r, j] (· b[r, j] when b is given) over a (rows, cols). */
+/** out[j] += Σ_r a[r, j] (· b[r, j] when b is given) over a (rows, cols); one invocation per column. */
 export function reduceRows(
   ctx: GpuContext, out: TensorArg, a: GPUBuffer, b: GPUBuffer | null, rows: number, cols: number, options?: CallOptions,
 ): Promise<Dispatch> {
   const o = tensorOf(out);
+  const wg = workgroupSizeFor(cols);
   return makeDispatch(ctx, 'reduce_rows', options, [rows, cols, o.offset, b ? 1 : 0], [o.buffer, a, b ?? a],
-    spreadGroups(ctx.device, cols, 'reduced columns'));
+    grid1d(ctx.device, cols, wg), { WG: wg });
 }
 
-/** Workgroups of the first pass of sumOfSquares; the second pass sums their partials. */
-const NORM_PARTIALS = 256;
+/** Maximum partial sums of the first pass of sumOfSquares; clip_scale adds them in one workgroup. */
+const NORM_PARTIALS = 4096;
+/** Minimum squares per partial sum of sumOfSquares, so that small buffers get few partials. */
+const NORM_MIN_SQUARES_PER_PARTIAL = 16;
 
 /**
  * Global gradient norm and clip scale on the GPU: clip[0] = min(1, gradClip / (‖g‖ + 1e-6)),
@@ -354,11 +423,13 @@ const NORM_PARTIALS = 256;
 export async function sumOfSquares(
   ctx: GpuContext, clip: GPUBuffer, grads: GPUBuffer, count: number, gradClip: number, options?: CallOptions,
 ): Promise<Dispatch[]> {
-  const partialCount = Math.min(NORM_PARTIALS, Math.max(1, Math.ceil(count / WORKGROUP_SIZE)));
+  const partialCount = Math.min(NORM_PARTIALS, Math.max(1, Math.ceil(count / NORM_MIN_SQUARES_PER_PARTIAL)));
   const partials = ctx.createStorage(`sum_of_squares_partial: ${options?.label ?? ''} partials`.trim(), partialCount);
   const uniforms: UniformField[] = [count, partialCount, { f32: gradClip }, 0];
+  const wg = workgroupSizeFor(partialCount);
   return [
-    await makeDispatch(ctx, 'sum_of_squares_partial', options, uniforms, [partials, grads], [partialCount, 1, 1]),
+    await makeDispatch(ctx, 'sum_of_squares_partial', options, uniforms, [partials, grads],
+      grid1d(ctx.device, partialCount, wg), { WG: wg }),
     await makeDispatch(ctx, 'clip_scale', options, uniforms, [clip, partials], [1, 1, 1]),
   ];
 }

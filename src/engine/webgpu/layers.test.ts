@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   conv1dSiluBackward, conv1dSiluForward, embeddingBackward, embeddingForward, rmsnormBackward, rmsnormForward,
 } from '../../model/ops';
@@ -54,6 +54,11 @@ describe('embedding kernels', () => {
   it('embedding with one token', async () => {
     await check(12, 1, 3, 1);
   });
+
+  it('embedding over many vocab rows', async () => {
+    // 40 rows of 2 full 4-column blocks span several workgroups.
+    await check(13, 50, 40, 8);
+  });
 });
 
 describe('rmsnorm kernels', () => {
@@ -103,6 +108,11 @@ describe('rmsnorm kernels', () => {
 
   it('rmsnorm with one row', async () => {
     await check(23, 1, 1);
+  });
+
+  it('rmsnorm over wide rows', async () => {
+    // 70 columns spread the dw pass over two workgroups.
+    await check(24, 5, 70);
   });
 });
 
@@ -162,5 +172,26 @@ describe('conv1d SiLU kernels', () => {
 
   it('conv1d over many rows', async () => {
     await check(34, 3, 50, 4, 3);
+  });
+
+  it('conv1d at maximum kernel width', async () => {
+    // d_conv = 8 uses every tap register of the backward walk, which l = 11 fills.
+    await check(35, 2, 11, 3, 8);
+  });
+
+  it('conv1d shorter than its kernel', async () => {
+    await check(37, 2, 3, 3, 8);
+  });
+
+  it('conv1d over many channels', async () => {
+    // 2 · 70 (sequence, channel) pairs and 70 · 6 (channel, tap) sums span several workgroups.
+    await check(36, 2, 9, 70, 5);
+  });
+
+  it('conv1d rejects kernel width over 8', async () => {
+    const { ctx } = gpu;
+    const buffer = ctx.createStorage('test: conv1d any', 64);
+    await expect(gpuOps.conv1dSiluBackward(ctx, buffer, buffer, buffer, buffer, buffer, buffer, buffer, 1, 2, 1, 9))
+      .rejects.toThrow('d_conv = 9 is over the conv1d kernel');
   });
 });

@@ -64,6 +64,21 @@ describe('matmul kernel', () => {
     await checkLinear(4, 37, 70, 21, 0, true);
   });
 
+  it('matmul over many workgroups', async () => {
+    // 300 rows make several row groups with a partial last block; 37 columns a partial last column block.
+    await checkLinear(6, 300, 9, 37, 2, true);
+  });
+
+  it('matmul just past narrow width', async () => {
+    // n = 5 is the narrowest product that uses 8-column blocks, with 3 of 8 columns past the edge.
+    await checkLinear(7, 33, 17, 5, 0, false);
+  });
+
+  it('matmul at narrow width', async () => {
+    // n = 4 and k = 4 use 4-column blocks in the forward product and in dx.
+    await checkLinear(8, 19, 4, 4, 1, true);
+  });
+
   it('matmul on strided column slices', async () => {
     // y and x are column slices of wider rows, as Δ's low-rank part is of x_proj's output.
     const { ctx } = gpu;

@@ -97,6 +97,11 @@ describe('gradient clip kernels', () => {
   it('clip scale with clipping off', async () => {
     expect(await check(63, 33, 0)).toBe(1);
   });
+
+  it('clip scale over many partial sums', async () => {
+    // 70001 floats make the maximum 4096 partial sums, each over 17 or 18 strided squares.
+    expect(await check(64, 70001, 1)).toBeLessThan(1);
+  });
 });
 
 describe('adamw kernel', () => {
