@@ -109,8 +109,21 @@ describe('bench command line', () => {
     // The table goes to stderr with --json, so stdout still ends with the summary.
     expect(Object.keys(JSON.parse(stdout.trim().split('\n').at(-1)!)).sort()).toEqual(SUMMARY_KEYS);
     expect(stderr).toContain('GPU time per kernel');
-    for (const kernel of ['matmul', 'selective_scan_fused_forward', 'adamw_update']) expect(stderr).toContain(kernel);
+    for (const kernel of ['matmul', 'selective_scan_forward', 'adamw_update']) expect(stderr).toContain(kernel);
     expect(stderr).toMatch(/total\s+\d+\s+\d+\.\d+/);
+  });
+
+  it('train profile follows the scan choice', () => {
+    const { status, stdout, stderr } = runBench(['train', '--preset', 'e2e-tiny', '--steps', '1', '--warmup', '0', '--profile', '--scan', 'fused']);
+    expect(status, stderr).toBe(0);
+    expect(stdout).toContain('selective_scan_fused_forward');
+    expect(stdout).toContain('selective_scan_fused_backward');
+  });
+
+  it('train rejects an unknown scan', () => {
+    const { status, stderr } = runBench(['train', '--scan', 'parallel']);
+    expect(status).toBe(2);
+    expect(stderr).toContain('--scan parallel is invalid: use fused or simple');
   });
 });
 

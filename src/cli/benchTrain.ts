@@ -43,9 +43,9 @@ ${PRESETS.map((preset) => `                     ${preset.name}`).join('\n')}
   --steps N        timed steps, ${STEPS_RULE.min} to ${STEPS_RULE.max} (default: ${DEFAULT_STEPS})
   --warmup N       untimed steps first, which compile pipelines and fill caches,
                    ${WARMUP_RULE.min} to ${WARMUP_RULE.max} (default: ${DEFAULT_WARMUP})
-  --scan KIND      selective scan of the WebGPU engine: fused, or simple (one
-                   invocation per channel looping over time, the unfused
-                   baseline) (default: fused)
+  --scan KIND      selective scan of the WebGPU engine: simple (one invocation
+                   per channel looping over time, the unfused baseline) or
+                   fused (default: simple, as the app trains)
   --json           print one JSON object as the last line of stdout, with keys
                    bench, preset, engine, device, ms_per_step, tokens_per_second
                    and steps; the text summary then goes to stderr
@@ -140,7 +140,7 @@ function parseCommandLine(argv: string[]): BenchOptions | null {
   const warmup = readCount('--warmup', values.warmup, WARMUP_RULE, DEFAULT_WARMUP);
   const profile = values.profile ?? false;
   if (profile && engine !== 'webgpu') errors.push(`--profile is invalid with --engine ${engine}: it times WebGPU kernels, so use --engine webgpu`);
-  const scan = values.scan ?? 'fused';
+  const scan = values.scan ?? 'simple';
   if (scan !== 'fused' && scan !== 'simple') errors.push(`--scan ${scan} is invalid: use fused or simple`);
   if (errors.length > 0 || !preset) throw new UsageError(errors.join('\n'));
 
