@@ -83,9 +83,9 @@ export class Trainer implements TrainerApi {
     this.metricsIntervalMs = options.metricsIntervalMs ?? 250;
     this.probeIntervalMs = options.probeIntervalMs ?? 1000;
     this.now = options.now ?? (() => performance.now());
-    // NOTE: training defaults to the simple scan because it measured faster than the fused
-    // scan for every preset on SwiftShader (docs/BENCHMARKS.md); the fused scan has not
-    // been timed on a hardware GPU, where its parallelism over length should pay off.
+    // NOTE: training defaults to the simple scan, which measured faster than the fused scan
+    // for every preset on SwiftShader (docs/BENCHMARKS.md). The fused scan has not been
+    // timed on a hardware GPU, where its parallelism over length should pay off.
     this.scan = options.scan ?? 'simple';
   }
 

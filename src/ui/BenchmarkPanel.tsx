@@ -15,7 +15,11 @@ const SERIES: { key: TimeKey; name: string; color: string; dashed?: boolean }[] 
   { key: 'copy_ms', name: 'copy of the same bytes', color: '#64748b', dashed: true },
 ];
 
-const formatMs = (ms: number | null) => (ms === null ? '—' : ms < 1 ? ms.toPrecision(2) : ms.toFixed(ms < 10 ? 2 : 1));
+function formatMs(ms: number | null): string {
+  if (ms === null) return '—';
+  if (ms < 1) return ms.toPrecision(2);
+  return ms.toFixed(ms < 10 ? 2 : 1);
+}
 const ratio = (a: number | null, b: number | null) => (a === null || b === null || b === 0 ? '—' : `${(a / b).toFixed(1)}×`);
 
 /** Effective bandwidth of the fused forward pass: the bytes it must move over its time, in GB/s (10⁹ bytes per second). */
@@ -77,7 +81,7 @@ function TimeChart({ points }: { points: ScanBenchPoint[] }) {
 }
 
 /**
- * The in-app scan benchmark: the same measurement as `npm run bench -- scan`,
+ * Shows the in-app scan benchmark: the same measurement as `npm run bench -- scan`,
  * on the visitor's own GPU, drawn on log–log axes with the ratios in a table.
  */
 export function BenchmarkPanel() {
