@@ -23,7 +23,7 @@ export interface TrainerOptions {
   metricsIntervalMs?: number;
   /** Wall time between probe events while training, in milliseconds. */
   probeIntervalMs?: number;
-  /** Selective scan of the WebGPU engine's training step: 'simple' (the default) or 'fused'. */
+  /** Selective scan of the WebGPU engine's training step; when omitted, createEngine picks by adapter. */
   scan?: ScanKind;
   /** Clock in milliseconds; tests may replace it. */
   now?: () => number;
@@ -65,7 +65,7 @@ export class Trainer implements TrainerApi {
   private readonly metricsIntervalMs: number;
   private readonly probeIntervalMs: number;
   private readonly now: () => number;
-  private readonly scan: ScanKind;
+  private readonly scan: ScanKind | undefined;
 
   private run: RunConfig | null = null;
   private engine: Engine | null = null;
@@ -83,10 +83,7 @@ export class Trainer implements TrainerApi {
     this.metricsIntervalMs = options.metricsIntervalMs ?? 250;
     this.probeIntervalMs = options.probeIntervalMs ?? 1000;
     this.now = options.now ?? (() => performance.now());
-    // NOTE: training defaults to the simple scan, which measured faster than the fused scan
-    // for every preset on SwiftShader (docs/BENCHMARKS.md). The fused scan has not been
-    // timed on a hardware GPU, where its parallelism over length should pay off.
-    this.scan = options.scan ?? 'simple';
+    this.scan = options.scan;
   }
 
   async subscribe(listener: (event: TrainerEvent) => void): Promise<void> {

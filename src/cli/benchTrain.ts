@@ -4,7 +4,7 @@
  * milliseconds per step and tokens per second.
  */
 import { parseArgs } from 'node:util';
-import { requestDevice } from '../engine/create';
+import { defaultScanKind, requestDevice } from '../engine/create';
 import type { ScanKind } from '../engine/webgpu/graph';
 import { profileTrainingStep, type StepProfile } from '../engine/webgpu/profile';
 import { checkField, ConfigError, type FieldRule } from '../model/config';
@@ -45,7 +45,8 @@ ${PRESETS.map((preset) => `                     ${preset.name}`).join('\n')}
                    ${WARMUP_RULE.min} to ${WARMUP_RULE.max} (default: ${DEFAULT_WARMUP})
   --scan KIND      selective scan of the WebGPU engine: simple (one invocation
                    per channel looping over time, the unfused baseline) or
-                   fused (default: simple, as the app trains)
+                   fused (default: as the app picks, simple on a software adapter
+                   such as SwiftShader and fused otherwise)
   --json           print one JSON object as the last line of stdout, with keys
                    bench, preset, engine, device, ms_per_step, tokens_per_second
                    and steps; the text summary then goes to stderr
@@ -78,7 +79,8 @@ interface BenchOptions {
   warmup: number;
   json: boolean;
   profile: boolean;
-  scan: ScanKind;
+  /** Undefined lets the engine pick by adapter. */
+  scan: ScanKind | undefined;
 }
 
 /** Summary of one benchmark; the JSON output has exactly these keys. */
@@ -140,8 +142,8 @@ function parseCommandLine(argv: string[]): BenchOptions | null {
   const warmup = readCount('--warmup', values.warmup, WARMUP_RULE, DEFAULT_WARMUP);
   const profile = values.profile ?? false;
   if (profile && engine !== 'webgpu') errors.push(`--profile is invalid with --engine ${engine}: it times WebGPU kernels, so use --engine webgpu`);
-  const scan = values.scan ?? 'simple';
-  if (scan !== 'fused' && scan !== 'simple') errors.push(`--scan ${scan} is invalid: use fused or simple`);
+  const scan = values.scan;
+  if (scan !== undefined && scan !== 'fused' && scan !== 'simple') errors.push(`--scan ${scan} is invalid: use fused or simple`);
   if (errors.length > 0 || !preset) throw new UsageError(errors.join('\n'));
 
   const run: RunConfig = structuredClone(preset.run);
@@ -153,7 +155,7 @@ function parseCommandLine(argv: string[]): BenchOptions | null {
     if (err instanceof ConfigError) throw new UsageError(`invalid config for preset ${preset.name}:\n${err.message}`);
     throw err;
   }
-  return { run, steps, warmup, json: values.json ?? false, profile, scan: scan as ScanKind };
+  return { run, steps, warmup, json: values.json ?? false, profile, scan: scan as ScanKind | undefined };
 }
 
 /** Returns the median of a non-empty list, the mean of the middle two for an even length. */
@@ -174,7 +176,7 @@ function formatSummary(summary: TrainBenchSummary, stepMs: readonly number[], wa
 }
 
 /** Profiles one training step of the run on a device of its own, with the run's first batch. */
-async function profileRun(gpu: GPU, run: RunConfig, repeats: number, scan: ScanKind): Promise<StepProfile> {
+async function profileRun(gpu: GPU, run: RunConfig, repeats: number, chosenScan: ScanKind | undefined): Promise<StepProfile> {
   const { config, train } = validateRun(run);
   const requested = await requestDevice(gpu, ['timestamp-query']);
   if ('reason' in requested) throw new Error(requested.reason);
@@ -183,6 +185,7 @@ async function profileRun(gpu: GPU, run: RunConfig, repeats: number, scan: ScanK
     device.destroy();
     throw new Error("--profile needs the WebGPU adapter's 'timestamp-query' feature, which this adapter lacks");
   }
+  const scan = chosenScan ?? defaultScanKind(requested.software);
   try {
     const params = initParams(config, buildLayout(config), train.seed);
     // The trainer's data stream starts from this seed too, so this is its first batch.

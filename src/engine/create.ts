@@ -10,7 +10,7 @@ export interface CreateEngineOptions {
   gpu: GPU | undefined;
   /** Receives device loss and uncaptured GPU errors after creation. */
   onDeviceError?: (message: string) => void;
-  /** Scan kernels of the WebGPU engine's training step; 'fused' when omitted. */
+  /** Scan kernels of the WebGPU engine's training step; defaultScanKind's choice when omitted. */
   scan?: ScanKind;
 }
 
@@ -78,6 +78,16 @@ export async function requestDevice(
 }
 
 /**
+ * Picks the scan for training: the simple scan on a software adapter, whose
+ * workgroup barriers made the fused scan's training step several times slower
+ * on SwiftShader (docs/BENCHMARKS.md), and the fused scan on a hardware GPU.
+ * NOTE: the fused scan has not been timed on a hardware GPU.
+ */
+export function defaultScanKind(software: boolean): ScanKind {
+  return software ? 'simple' : 'fused';
+}
+
+/**
  * Creates the engine for a run. With preference 'auto' a WebGPU failure, or an
  * adapter that is a software implementation, falls back to the CPU engine and the
  * reason is returned; with 'webgpu' a failure throws WebGpuUnavailableError and a
@@ -103,7 +113,7 @@ export async function createEngine(
   // Loaded on demand, so a CPU-only run never parses the WebGPU engine.
   const { WebGpuEngine } = await import('./webgpu/engine');
   const engine = await WebGpuEngine.create(result.device, result.adapterName, config, train, params, options.onDeviceError, {
-    scan: options.scan,
+    scan: options.scan ?? defaultScanKind(result.software),
   });
   return { engine, fallbackReason: null };
 }
