@@ -6,7 +6,7 @@
  *   vocab    vocabulary size (vocab_size)
  *   d_model  width of the residual stream
  *   d_inner  width inside the mixer, expand * d_model
- *   d_state  state size per channel (N in the paper)
+ *   d_state  state size per channel (N in Gu and Dao, 2023)
  *   d_conv   kernel width of the causal depthwise convolution
  *   dt_rank  rank of the low-rank projection that produces Δ, ceil(d_model / 16)
  *
