@@ -50,9 +50,11 @@ describe('bench scan command line', () => {
     expect(result.points).toHaveLength(1);
     const [point] = result.points;
     expect(point.length).toBe(64);
-    for (const key of ['fused_fwd_ms', 'fused_fwd_bwd_ms', 'materializing_fwd_ms', 'materializing_fwd_bwd_ms', 'copy_ms']) {
+    for (const key of ['fused_fwd_ms', 'fused_fwd_bwd_ms', 'materializing_fwd_ms', 'materializing_fwd_bwd_ms']) {
       expect(point[key], key).toBeGreaterThan(0);
     }
+    // SwiftShader's timestamps advance in steps of 65.536 µs, so this tiny copy can measure 0.
+    expect(point.copy_ms).toBeGreaterThanOrEqual(0);
     expect(point.bytes).toBeGreaterThan(0);
     expect(point.skipped).toBeUndefined();
     expect(stderr).toContain('fused fwd');
