@@ -12,7 +12,7 @@ test('running the scan benchmark fills the chart and table', async ({ page }) =>
   const rows = panel.locator('table.bench-table tbody tr');
   await expect(rows).toHaveCount(2, { timeout: 120_000 });
   await expect(rows.nth(0).locator('td').first()).toHaveText('33');
-  // Every timed cell holds a number: nothing was skipped at these sizes.
+  // Every timed cell contains a number, because nothing is skipped at these sizes.
   const cells = await rows.nth(1).locator('td').allTextContents();
   for (const text of cells.slice(1, 6)) expect(Number(text), `cell ${text}`).toBeGreaterThan(0);
   await expect(panel.getByText(/SwiftShader|GPU timestamps|wall time/)).toBeVisible();

@@ -26,7 +26,7 @@ export interface EngineInfo {
   kind: EngineKind;
   /** "WebGPU (adapter description)" or "CPU". */
   description: string;
-  /** Why WebGPU is not in use, when kind is 'cpu'; null otherwise. */
+  /** Reason WebGPU is not in use, when kind is 'cpu'; null otherwise. */
   fallbackReason: string | null;
   /** Number of trainable parameters, without padding. */
   parameterCount: number;

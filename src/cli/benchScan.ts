@@ -277,7 +277,7 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-/** Runs `npm run bench -- scan [options]`; argv holds the options after the subcommand. Returns the exit status. */
+/** Runs `npm run bench -- scan [options]`; argv contains the options after the subcommand. Returns the exit status. */
 export function runScanBench(argv: string[]): Promise<number> {
   return main(['scan', ...argv]);
 }

@@ -24,7 +24,7 @@ export class WebGpuUnavailableError extends Error {
 
 export interface CreatedEngine {
   engine: Engine;
-  /** Why the CPU engine runs instead of WebGPU; null when WebGPU is in use or CPU was chosen. */
+  /** Reason the CPU engine runs instead of WebGPU; null when WebGPU is in use or CPU was chosen. */
   fallbackReason: string | null;
 }
 
@@ -47,8 +47,9 @@ export function isSoftwareAdapter(info: GPUAdapterInfo | undefined): boolean {
 }
 
 /**
- * Requests an adapter and a device with the limits the kernels need, and with
- * those of optionalFeatures that the adapter offers; returns a reason string on failure.
+ * Requests an adapter and a device with the limits the kernels need. The device
+ * also gets each of optionalFeatures that the adapter offers. On failure it
+ * returns a reason string instead.
  */
 export async function requestDevice(
   gpu: GPU | undefined, optionalFeatures: readonly GPUFeatureName[] = [],
@@ -88,10 +89,9 @@ export function defaultScanKind(software: boolean): ScanKind {
 }
 
 /**
- * Creates the engine for a run. With preference 'auto' a WebGPU failure, or an
- * adapter that is a software implementation, falls back to the CPU engine and the
- * reason is returned; with 'webgpu' a failure throws WebGpuUnavailableError and a
- * software adapter is used as it is.
+ * Creates the engine for a run. With preference 'auto', a WebGPU failure or a
+ * software adapter falls back to the CPU engine and returns the reason. With
+ * 'webgpu', a failure throws WebGpuUnavailableError and a software adapter is used.
  */
 export async function createEngine(
   config: ResolvedConfig, train: TrainConfig, params: Float32Array, options: CreateEngineOptions,

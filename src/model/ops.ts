@@ -6,7 +6,7 @@
  * Conventions shared with the kernels:
  * - Gradients of parameters accumulate (+=), because the trainer zeroes all of
  *   them once per step and the embedding receives two contributions.
- * - Gradients of activations overwrite, unless an `accumulate` flag says otherwise.
+ * - Gradients of activations overwrite, unless an `accumulate` flag is set.
  * - Arrays may be Float32Array or Float64Array; the float64 path exists for
  *   finite-difference gradient checks.
  */
