@@ -14,8 +14,33 @@
  * varying fastest. Linear weights follow PyTorch: (out, in), y = x W^T.
  */
 
-/** Model hyperparameters under the reference implementation's names. */
+import type { ResolvedTransformerConfig, TransformerConfig } from './transformer';
+
+/**
+ * The block of each layer: 'mamba' is the Mamba block; 'no-gate' is the same
+ * block without the SiLU(z) gate; 'h3' is the H3 block (a shift SSM on K, then
+ * K·V gating into the inner SSM, then Q gating), whose inner SSM is the selective
+ * or LTI scan the selective_* fields choose.
+ */
+export type BlockKind = 'mamba' | 'no-gate' | 'h3';
+
+/**
+ * Initialisation of A = −exp(A_log): 's4d-real' sets A[:, n] = −(n + 1),
+ * 'constant' sets every entry to −½, 'random' draws −exp(N(0, 1)).
+ */
+export type AInit = 's4d-real' | 'constant' | 'random';
+
+export const BLOCK_KINDS: readonly BlockKind[] = ['mamba', 'no-gate', 'h3'];
+export const A_INITS: readonly AInit[] = ['s4d-real', 'constant', 'random'];
+
+/**
+ * Model hyperparameters under the reference implementation's names. The fields
+ * after dt_rank are ablations; when absent they take the Mamba defaults
+ * (MAMBA_ABLATION_DEFAULTS).
+ */
 export interface MambaConfig {
+  /** Absent or 'mamba'; 'transformer' selects TransformerConfig instead. */
+  architecture?: 'mamba';
   vocab_size: number;
   d_model: number;
   n_layer: number;
@@ -24,12 +49,49 @@ export interface MambaConfig {
   d_conv: number;
   /** Rank of Δ's projection; 'auto' means ceil(d_model / 16). */
   dt_rank: number | 'auto';
+  block?: BlockKind;
+  /** Δ computed from the input (S6) rather than one learned value per channel (S4). */
+  selective_delta?: boolean;
+  /** B computed from the input rather than a learned (d_inner, d_state) matrix. */
+  selective_B?: boolean;
+  /** C computed from the input rather than a learned (d_inner, d_state) matrix. */
+  selective_C?: boolean;
+  /** The causal depthwise convolution before the SSM; off makes it the identity. */
+  use_conv?: boolean;
+  a_init?: AInit;
+  /** Softplus on Δ; off uses Δ = dt_proj(x) + dt_bias unchanged. */
+  delta_softplus?: boolean;
 }
 
-/** A config with every derived size filled in. */
-export interface ResolvedConfig extends Omit<MambaConfig, 'dt_rank'> {
+export type MambaAblations = Required<Pick<MambaConfig,
+  'block' | 'selective_delta' | 'selective_B' | 'selective_C' | 'use_conv' | 'a_init' | 'delta_softplus'>>;
+
+export const MAMBA_ABLATION_DEFAULTS: MambaAblations = {
+  block: 'mamba',
+  selective_delta: true,
+  selective_B: true,
+  selective_C: true,
+  use_conv: true,
+  a_init: 's4d-real',
+  delta_softplus: true,
+};
+
+/** A Mamba config with every derived size and ablation filled in. */
+export interface ResolvedConfig extends Omit<MambaConfig, 'dt_rank' | 'architecture' | keyof MambaAblations>, MambaAblations {
+  architecture: 'mamba';
   dt_rank: number;
   d_inner: number;
+}
+
+export type Architecture = 'mamba' | 'transformer';
+export const ARCHITECTURES: readonly Architecture[] = ['mamba', 'transformer'];
+
+/** The model of a run: a Mamba LM, or the Transformer baseline when architecture is 'transformer'. */
+export type ModelConfig = MambaConfig | TransformerConfig;
+export type ResolvedModelConfig = ResolvedConfig | ResolvedTransformerConfig;
+
+export function isTransformerConfig(cfg: ModelConfig): cfg is TransformerConfig {
+  return cfg.architecture === 'transformer';
 }
 
 /** Optimisation and data sizes of one training run. */
@@ -53,7 +115,7 @@ export interface FieldRule {
   label: string;
 }
 
-export const MODEL_RULES: Record<Exclude<keyof MambaConfig, 'dt_rank'>, FieldRule> = {
+export const MODEL_RULES: Record<'vocab_size' | 'd_model' | 'n_layer' | 'd_state' | 'expand' | 'd_conv', FieldRule> = {
   vocab_size: { min: 2, max: 4096, integer: true, example: 16, label: 'vocabulary size' },
   d_model: { min: 1, max: 1024, integer: true, example: 64, label: 'model width' },
   n_layer: { min: 1, max: 16, integer: true, example: 2, label: 'number of layers' },
@@ -114,10 +176,34 @@ export function resolveConfig(config: MambaConfig): ResolvedConfig {
     const message = checkField('dt_rank', config.dt_rank, DT_RANK_RULE);
     if (message) errors.push({ field: 'dt_rank', message: `${message}, or 'auto'` });
   }
+  if (config.architecture !== undefined && config.architecture !== 'mamba') {
+    errors.push({ field: 'architecture', message: `architecture = ${String(config.architecture)} is invalid: use 'mamba' or 'transformer'` });
+  }
+  const ablations = { ...MAMBA_ABLATION_DEFAULTS };
+  const choose = <K extends keyof MambaAblations>(field: K, allowed: readonly MambaAblations[K][]) => {
+    const value = config[field];
+    if (value === undefined) return;
+    if ((allowed as unknown[]).includes(value)) ablations[field] = value as MambaAblations[K];
+    else errors.push({ field, message: `${field} = ${String(value)} is invalid: use ${allowed.map((a) => String(a)).join(' or ')}` });
+  };
+  choose('block', BLOCK_KINDS);
+  choose('a_init', A_INITS);
+  for (const flag of ['selective_delta', 'selective_B', 'selective_C', 'use_conv', 'delta_softplus'] as const) choose(flag, [true, false]);
   if (errors.length > 0) throw new ConfigError(errors);
 
   const dtRank = config.dt_rank === 'auto' ? Math.ceil(config.d_model / 16) : config.dt_rank;
-  return { ...config, dt_rank: dtRank, d_inner: config.expand * config.d_model };
+  return {
+    vocab_size: config.vocab_size,
+    d_model: config.d_model,
+    n_layer: config.n_layer,
+    d_state: config.d_state,
+    expand: config.expand,
+    d_conv: config.d_conv,
+    ...ablations,
+    architecture: 'mamba',
+    dt_rank: dtRank,
+    d_inner: config.expand * config.d_model,
+  };
 }
 
 /** Validates training hyperparameters; throws ConfigError listing every bad field. */

@@ -73,7 +73,7 @@ describe('transformer config', () => {
   it('rejects heads that do not divide d_model', () => {
     const error = (() => {
       try {
-        resolveTransformerConfig({ vocab_size: 8, d_model: 10, n_layer: 1, n_head: 4, d_ff: 'auto', positions: 'rope', max_len: 16 });
+        resolveTransformerConfig({ architecture: 'transformer', vocab_size: 8, d_model: 10, n_layer: 1, n_head: 4, d_ff: 'auto', positions: 'rope', max_len: 16 });
       } catch (e) {
         return e;
       }
@@ -83,7 +83,7 @@ describe('transformer config', () => {
   });
 
   it('auto d_ff rounds 8/3 d_model up to 8', () => {
-    const cfg = resolveTransformerConfig({ vocab_size: 8, d_model: 64, n_layer: 1, n_head: 4, d_ff: 'auto', positions: 'rope', max_len: 16 });
+    const cfg = resolveTransformerConfig({ architecture: 'transformer', vocab_size: 8, d_model: 64, n_layer: 1, n_head: 4, d_ff: 'auto', positions: 'rope', max_len: 16 });
     expect(cfg.d_ff).toBe(176);
     expect(cfg.head_dim).toBe(16);
   });
@@ -92,7 +92,7 @@ describe('transformer config', () => {
 describe('transformer gradient', () => {
   for (const positions of ['rope', 'absolute'] as PositionEncoding[]) {
     it(`matches central differences with ${positions} positions`, () => {
-      const cfg = resolveTransformerConfig({ vocab_size: 5, d_model: 8, n_layer: 2, n_head: 2, d_ff: 12, positions, max_len: 6 });
+      const cfg = resolveTransformerConfig({ architecture: 'transformer', vocab_size: 5, d_model: 8, n_layer: 2, n_head: 2, d_ff: 12, positions, max_len: 6 });
       const layout = buildTransformerLayout(cfg);
       const rng = new Rng(11);
       const params = Float64Array.from(initTransformerParams(cfg, layout, 4));
@@ -129,7 +129,7 @@ describe('transformer gradient', () => {
 describe('KV-cache decoding', () => {
   for (const positions of ['rope', 'absolute'] as PositionEncoding[]) {
     it(`step by step equals forward with ${positions}`, () => {
-      const cfg = resolveTransformerConfig({ vocab_size: 7, d_model: 8, n_layer: 2, n_head: 2, d_ff: 'auto', positions, max_len: 9 });
+      const cfg = resolveTransformerConfig({ architecture: 'transformer', vocab_size: 7, d_model: 8, n_layer: 2, n_head: 2, d_ff: 'auto', positions, max_len: 9 });
       const layout = buildTransformerLayout(cfg);
       const rng = new Rng(5);
       const params = Float64Array.from(initTransformerParams(cfg, layout, 6));

@@ -17,6 +17,7 @@ import { Rng } from './random';
 export type PositionEncoding = 'rope' | 'absolute';
 
 export interface TransformerConfig {
+  architecture: 'transformer';
   vocab_size: number;
   d_model: number;
   n_layer: number;
@@ -52,12 +53,25 @@ export function resolveTransformerConfig(cfg: TransformerConfig): ResolvedTransf
   if (cfg.positions !== 'rope' && cfg.positions !== 'absolute') {
     errors.push({ field: 'positions', message: `positions = ${String(cfg.positions)} is invalid: use 'rope' or 'absolute'` });
   }
+  if (cfg.architecture !== 'transformer') {
+    errors.push({ field: 'architecture', message: `architecture = ${String(cfg.architecture)} is invalid here: a Transformer config needs architecture 'transformer'` });
+  }
   const maxLenMessage = checkField('max_len', cfg.max_len, { min: 1, max: 1 << 20, integer: true, example: 256, label: 'maximum length' });
   if (maxLenMessage) errors.push({ field: 'max_len', message: maxLenMessage });
   if (errors.length > 0) throw new ConfigError(errors);
 
   const dFf = cfg.d_ff === 'auto' ? Math.ceil((8 * cfg.d_model) / 3 / 8) * 8 : cfg.d_ff;
-  return { ...cfg, d_ff: dFf, head_dim: cfg.d_model / cfg.n_head };
+  return {
+    architecture: 'transformer',
+    vocab_size: cfg.vocab_size,
+    d_model: cfg.d_model,
+    n_layer: cfg.n_layer,
+    n_head: cfg.n_head,
+    positions: cfg.positions,
+    max_len: cfg.max_len,
+    d_ff: dFf,
+    head_dim: cfg.d_model / cfg.n_head,
+  };
 }
 
 export function transformerLayerNames(i: number) {
