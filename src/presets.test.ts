@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { resolveConfig, validateTrainConfig } from './model/config';
+import { validateTrainConfig } from './model/config';
+import { resolveModelConfig } from './model/models';
 import { validateTask } from './tasks';
 import { DEFAULT_PRESET, findPreset, PRESETS } from './presets';
 
@@ -7,7 +8,7 @@ describe('presets', () => {
   for (const preset of PRESETS) {
     it(`${preset.name} preset is valid`, () => {
       const { run } = preset;
-      expect(() => resolveConfig(run.model)).not.toThrow();
+      expect(() => resolveModelConfig(run.model)).not.toThrow();
       expect(() => validateTrainConfig(run.train)).not.toThrow();
       expect(validateTask(run.task, run.train.seq_len)).toEqual([]);
       expect(run.model.vocab_size).toBe(run.task.vocab_size);

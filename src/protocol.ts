@@ -2,7 +2,7 @@
  * Types shared by the trainer (workers/trainer.ts), its Web Worker wrapper, the
  * stores and the command line.
  */
-import type { MambaConfig, TrainConfig } from './model/config';
+import type { Architecture, ModelConfig, TrainConfig } from './model/config';
 import type { EngineKind } from './engine/types';
 import type { TaskConfig, TokenRole } from './tasks';
 import type { ScanBenchPoint, ScanBenchResult } from './bench/scanBench';
@@ -14,8 +14,8 @@ export interface RunConfig {
   /** Name of the preset the run started from. */
   preset: string;
   task: TaskConfig;
-  /** model.vocab_size must equal the task's vocabulary size. */
-  model: MambaConfig;
+  /** A Mamba LM or the Transformer baseline; model.vocab_size must equal the task's vocabulary size. */
+  model: ModelConfig;
   train: TrainConfig;
   engine: EnginePreference;
   /** Training stops by itself after this many steps; 0 means no limit. */
@@ -50,15 +50,22 @@ export interface MetricsEvent {
 export interface ProbeEvent {
   type: 'probe';
   step: number;
+  architecture: Architecture;
   tokens: number[];
   roles: TokenRole[];
-  /** delta[layer] is (l, d_inner), row-major. */
+  /** delta[layer] is (l, d_inner), row-major; empty for a Transformer. */
   delta: Float32Array[];
-  /** states[layer] is (l, d_inner, d_state), row-major. */
+  /** states[layer] is (l, d_inner, d_state), row-major; empty for a Transformer. */
   states: Float32Array[];
+  /** attention[layer] is (n_head, l, l), row-major; empty for Mamba. */
+  attention: Float32Array[];
   predictions: number[];
+  /** 0 for a Transformer. */
   d_inner: number;
+  /** 0 for a Transformer. */
   d_state: number;
+  /** 0 for Mamba. */
+  n_head: number;
 }
 
 export interface StatusEvent {

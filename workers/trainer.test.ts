@@ -98,7 +98,7 @@ describe('Trainer on the CPU engine', () => {
   it('configure rejects invalid fields by name', async () => {
     const trainer = new Trainer({ gpu: () => undefined });
     const bad = tinyRun();
-    bad.model = { ...bad.model, d_state: 0 };
+    bad.model = { ...bad.model, d_state: 0 } as RunConfig['model'];
     bad.train = { ...bad.train, learning_rate: -1 };
     const error = await trainer.configure(bad).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConfigError);

@@ -7,8 +7,8 @@ import { runScanBench } from '../src/bench/scanBench';
 import { createEngine, requestDevice } from '../src/engine/create';
 import type { Engine } from '../src/engine/types';
 import type { ScanKind } from '../src/engine/webgpu/graph';
-import { ConfigError, resolveConfig, validateTrainConfig, type FieldError } from '../src/model/config';
-import { buildLayout, initParams } from '../src/model/params';
+import { ConfigError, validateTrainConfig, type FieldError } from '../src/model/config';
+import { buildModelLayout, initModelParams, resolveModelConfig } from '../src/model/models';
 import { Rng } from '../src/model/random';
 import type { ScanBenchPoint, ScanBenchResult } from '../src/bench/scanBench';
 import type {
@@ -41,13 +41,19 @@ export function validateRun(run: RunConfig) {
       return undefined;
     }
   };
-  const config = collect(() => resolveConfig(run.model));
+  const config = collect(() => resolveModelConfig(run.model));
   const train = collect(() => validateTrainConfig(run.train));
   errors.push(...validateTask(run.task, run.train.seq_len));
   if (run.model.vocab_size !== run.task.vocab_size) {
     errors.push({
       field: 'vocab_size',
       message: `model vocab_size = ${run.model.vocab_size} does not match the task's vocab_size = ${run.task.vocab_size}: set both to the same value`,
+    });
+  }
+  if (config?.architecture === 'transformer' && config.positions === 'absolute' && config.max_len < run.train.seq_len) {
+    errors.push({
+      field: 'max_len',
+      message: `max_len = ${config.max_len} is shorter than seq_len = ${run.train.seq_len}: absolute positions need max_len ≥ seq_len, so raise max_len or use rotary positions`,
     });
   }
   if (!Number.isInteger(run.max_steps) || run.max_steps < 0) {
@@ -112,8 +118,8 @@ export class Trainer implements TrainerApi {
     await this.pause();
     this.disposeEngine();
 
-    const layout = buildLayout(config);
-    const params = initParams(config, layout, train.seed);
+    const layout = buildModelLayout(config);
+    const params = initModelParams(config, layout, train.seed);
     const created = await createEngine(config, train, params, {
       preference: run.engine,
       gpu: this.gpu(),
@@ -173,16 +179,20 @@ export class Trainer implements TrainerApi {
     if (!this.engine || !this.probeSeq || !this.run) throw new Error('no run is configured: call configure(run) before probe()');
     const seq = this.probeSeq;
     const result = await this.engine.probe(seq.tokens);
+    const config = this.engine.config;
     const event: ProbeEvent = {
       type: 'probe',
       step: this.stepCount,
+      architecture: config.architecture,
       tokens: Array.from(seq.tokens),
       roles: seq.roles,
       delta: result.delta,
       states: result.states,
+      attention: result.attention,
       predictions: Array.from(result.predictions),
-      d_inner: this.engine.config.d_inner,
-      d_state: this.engine.config.d_state,
+      d_inner: config.architecture === 'mamba' ? config.d_inner : 0,
+      d_state: config.architecture === 'mamba' ? config.d_state : 0,
+      n_head: config.architecture === 'transformer' ? config.n_head : 0,
     };
     this.emit(event);
     return event;

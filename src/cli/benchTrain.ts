@@ -186,6 +186,10 @@ async function profileRun(gpu: GPU, run: RunConfig, repeats: number, chosenScan:
     throw new Error("--profile needs the WebGPU adapter's 'timestamp-query' feature, which this adapter lacks");
   }
   const scan = chosenScan ?? defaultScanKind(requested.software);
+  if (config.architecture !== 'mamba') {
+    device.destroy();
+    throw new Error(`--profile times the Mamba training step, and preset ${run.preset} is a ${config.architecture}: choose a Mamba preset`);
+  }
   try {
     const params = initParams(config, buildLayout(config), train.seed);
     // The trainer's data stream starts from this seed too, so this is its first batch.

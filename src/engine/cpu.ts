@@ -1,14 +1,18 @@
-import type { ResolvedConfig, TrainConfig } from '../model/config';
+import type { ResolvedModelConfig, TrainConfig } from '../model/config';
+import { attentionProbs } from '../model/attentionOps';
 import { MambaModel } from '../model/mamba';
+import { buildModelLayout } from '../model/models';
 import { AdamW } from '../model/optimizer';
-import { buildLayout, type ParamLayout } from '../model/params';
+import type { ParamLayout } from '../model/params';
+import type { Vec } from '../model/ops';
+import { TransformerModel } from '../model/transformer';
 import type { Batch, Engine, ProbeResult, StepMetrics } from './types';
 
-/** Runs the TypeScript reference: slow but dependable, and the oracle for the GPU engine. */
+/** Runs the TypeScript reference of either architecture: slow but dependable, and the oracle for the GPU engines. */
 export class CpuEngine implements Engine {
   readonly kind = 'cpu' as const;
   readonly layout: ParamLayout;
-  private readonly model: MambaModel;
+  private readonly model: MambaModel | TransformerModel;
   private readonly params: Float32Array;
   private readonly optimizer: AdamW;
   private lossSum = 0;
@@ -17,16 +21,16 @@ export class CpuEngine implements Engine {
   private steps = 0;
 
   constructor(
-    readonly config: ResolvedConfig,
+    readonly config: ResolvedModelConfig,
     readonly train: TrainConfig,
     initialParams: Float32Array,
     readonly description = 'CPU',
   ) {
-    this.layout = buildLayout(config);
+    this.layout = buildModelLayout(config);
     if (initialParams.length !== this.layout.totalSize) {
       throw new Error(`initial parameters have ${initialParams.length} floats; the layout needs ${this.layout.totalSize}`);
     }
-    this.model = new MambaModel(config, this.layout);
+    this.model = config.architecture === 'transformer' ? new TransformerModel(config, this.layout) : new MambaModel(config, this.layout);
     this.params = initialParams.slice();
     this.optimizer = new AdamW(this.layout, train);
   }
@@ -52,19 +56,26 @@ export class CpuEngine implements Engine {
 
   async probe(tokens: Int32Array): Promise<ProbeResult> {
     const l = tokens.length;
-    const fwd = this.model.forward(this.params, tokens, 1, l, true);
     const vocab = this.config.vocab_size;
-    const predictions = new Int32Array(l);
+    let logits: Vec;
+    const result: ProbeResult = { delta: [], states: [], attention: [], predictions: new Int32Array(l) };
+    if (this.model instanceof TransformerModel) {
+      const { n_head: nh, head_dim: hd } = this.model.cfg;
+      const fwd = this.model.forward(this.params, tokens, 1, l);
+      logits = fwd.logits;
+      result.attention = fwd.blocks.map((c) => attentionProbs(c.q, c.k, c.lse, l, nh, hd));
+    } else {
+      const fwd = this.model.forward(this.params, tokens, 1, l, true);
+      logits = fwd.logits;
+      result.delta = fwd.layers.map((c) => Float32Array.from(c.delta));
+      result.states = fwd.layers.map((c) => Float32Array.from(c.states!));
+    }
     for (let t = 0; t < l; t++) {
       let best = 0;
-      for (let v = 1; v < vocab; v++) if (fwd.logits[t * vocab + v] > fwd.logits[t * vocab + best]) best = v;
-      predictions[t] = best;
+      for (let v = 1; v < vocab; v++) if (logits[t * vocab + v] > logits[t * vocab + best]) best = v;
+      result.predictions[t] = best;
     }
-    return {
-      delta: fwd.layers.map((c) => Float32Array.from(c.delta)),
-      states: fwd.layers.map((c) => Float32Array.from(c.states!)),
-      predictions,
-    };
+    return result;
   }
 
   async readParams(): Promise<Float32Array> {

@@ -1,4 +1,4 @@
-import type { ResolvedConfig, TrainConfig } from '../model/config';
+import type { ResolvedModelConfig, TrainConfig } from '../model/config';
 import type { EnginePreference } from '../protocol';
 import { CpuEngine } from './cpu';
 import type { Engine } from './types';
@@ -94,7 +94,7 @@ export function defaultScanKind(software: boolean): ScanKind {
  * 'webgpu', a failure throws WebGpuUnavailableError and a software adapter is used.
  */
 export async function createEngine(
-  config: ResolvedConfig, train: TrainConfig, params: Float32Array, options: CreateEngineOptions,
+  config: ResolvedModelConfig, train: TrainConfig, params: Float32Array, options: CreateEngineOptions,
 ): Promise<CreatedEngine> {
   if (options.preference === 'cpu') return { engine: new CpuEngine(config, train, params), fallbackReason: null };
 
@@ -108,6 +108,13 @@ export async function createEngine(
     const reason =
       `the only WebGPU adapter is a software implementation (${result.adapterName}), which is slower here than the CPU engine: ` +
       'choose WebGPU explicitly to use it anyway';
+    return { engine: new CpuEngine(config, train, params, 'CPU'), fallbackReason: reason };
+  }
+  if (config.architecture === 'transformer') {
+    // TODO: the Transformer baseline has no WebGPU engine yet.
+    result.device.destroy();
+    const reason = 'the Transformer baseline trains on the CPU engine only for now';
+    if (options.preference === 'webgpu') throw new WebGpuUnavailableError(reason);
     return { engine: new CpuEngine(config, train, params, 'CPU'), fallbackReason: reason };
   }
   // Loaded on demand, so a CPU-only run never parses the WebGPU engine.

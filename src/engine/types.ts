@@ -1,4 +1,4 @@
-import type { ResolvedConfig, TrainConfig } from '../model/config';
+import type { ResolvedModelConfig, TrainConfig } from '../model/config';
 
 /** One training batch, token-major (batch_size, seq_len). */
 export interface Batch {
@@ -20,10 +20,12 @@ export interface StepMetrics {
 
 /** Per-layer tensors of one forward pass on a single probe sequence of length l. */
 export interface ProbeResult {
-  /** delta[layer] is (l, d_inner): Δ after bias and softplus. */
+  /** delta[layer] is (l, d_inner): Δ after bias and softplus. Empty for a Transformer. */
   delta: Float32Array[];
-  /** states[layer] is (l, d_inner, d_state): h_t for every channel. */
+  /** states[layer] is (l, d_inner, d_state): h_t for every channel. Empty for a Transformer. */
   states: Float32Array[];
+  /** attention[layer] is (n_head, l, l): softmax weight of query row t on key column s ≤ t. Empty for Mamba. */
+  attention: Float32Array[];
   /** Argmax prediction at each position (l). */
   predictions: Int32Array;
 }
@@ -38,7 +40,7 @@ export interface Engine {
   readonly kind: EngineKind;
   /** "WebGPU" with the adapter's description, or "CPU" with the reason WebGPU was not used. */
   readonly description: string;
-  readonly config: ResolvedConfig;
+  readonly config: ResolvedModelConfig;
   readonly train: TrainConfig;
   /** Enqueues one optimizer step on the batch; step counts from 1. */
   step(batch: Batch, step: number, learningRate: number): void;

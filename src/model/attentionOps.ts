@@ -136,3 +136,26 @@ export function swigluBackward(dGate: Vec, dUp: Vec, dout: Vec, gate: Vec, up: V
     dUp[i] = dout[i] * silu(gate[i]);
   }
 }
+
+/**
+ * Attention weights of one sequence (b = 1) from the q, k and lse that
+ * attentionForward used: probs is (n_head, l, l), row t holding
+ * exp(q_t·k_s/√head_dim − lse_t) for s ≤ t and 0 above the diagonal.
+ */
+export function attentionProbs(q: Vec, k: Vec, lse: Vec, l: number, nHead: number, headDim: number): Float32Array {
+  const width = nHead * headDim;
+  const scale = 1 / Math.sqrt(headDim);
+  const probs = new Float32Array(nHead * l * l);
+  for (let h = 0; h < nHead; h++) {
+    for (let t = 0; t < l; t++) {
+      const qo = t * width + h * headDim;
+      for (let s = 0; s <= t; s++) {
+        const ko = s * width + h * headDim;
+        let dot = 0;
+        for (let e = 0; e < headDim; e++) dot += q[qo + e] * k[ko + e];
+        probs[(h * l + t) * l + s] = Math.exp(dot * scale - lse[h * l + t]);
+      }
+    }
+  }
+  return probs;
+}

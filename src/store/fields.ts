@@ -3,7 +3,8 @@
  * validation rule, and how the text typed into it is checked. Pure functions with no
  * DOM or store, shared by the config slice and the URL codec.
  */
-import { checkField, ConfigError, MODEL_RULES, resolveConfig, TRAIN_RULES, validateTrainConfig, type FieldRule } from '../model/config';
+import { checkField, ConfigError, MODEL_RULES, TRAIN_RULES, validateTrainConfig, type FieldRule } from '../model/config';
+import { resolveModelConfig } from '../model/models';
 import type { RunConfig } from '../protocol';
 import { validateTask, type TaskKind } from '../tasks';
 
@@ -54,7 +55,7 @@ function modelField(key: Exclude<keyof typeof MODEL_RULES, 'vocab_size'>, help: 
     help,
     group,
     rule: MODEL_RULES[key],
-    read: (run) => run.model[key],
+    read: (run) => (run.model as unknown as Record<string, number>)[key],
     write: (run, value) => ({ ...run, model: { ...run.model, [key]: value } }),
   };
 }
@@ -200,7 +201,7 @@ export function validateRunFields(run: RunConfig): FieldErrors {
     if (message) add(field.key, message);
   }
 
-  for (const check of [() => resolveConfig(run.model), () => validateTrainConfig(run.train)]) {
+  for (const check of [() => resolveModelConfig(run.model), () => validateTrainConfig(run.train)]) {
     try {
       check();
     } catch (error) {

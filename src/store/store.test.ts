@@ -55,7 +55,7 @@ describe('config slice', () => {
     useAppStore.getState().setFieldText('d_state', '8');
     const state = useAppStore.getState();
     expect(state.fieldErrors).toEqual({});
-    expect(state.run.model.d_state).toBe(8);
+    expect(state.run.model).toMatchObject({ d_state: 8 });
   });
 
   it('loads a preset and clears errors', () => {

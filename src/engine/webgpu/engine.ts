@@ -228,7 +228,7 @@ export class WebGpuEngine implements Engine {
       for (let v = 1; v < vocab; v++) if (logits[t * vocab + v] > logits[t * vocab + best]) best = v;
       predictions[t] = best;
     }
-    return { delta, states, predictions };
+    return { delta, states, attention: [], predictions };
   }
 
   async readParams(): Promise<Float32Array> {
