@@ -1,6 +1,6 @@
 /**
- * CPU reference of the Transformer baseline's kernels: rotary position
- * embedding, causal multi-head attention and the SwiGLU gate. Same conventions
+ * CPU reference of the Transformer baseline's kernels: learned absolute and
+ * rotary position embeddings, causal multi-head attention and the SwiGLU gate. Same conventions
  * as ops.ts: outputs first, parameter gradients accumulate, activation gradients
  * overwrite. Heads are contiguous column blocks of a (b, l, n_head·head_dim)
  * tensor: head h owns columns [h·head_dim, (h+1)·head_dim).
@@ -8,6 +8,26 @@
 import { silu, siluGrad, type Vec } from './ops';
 
 export const ROPE_BASE = 10000;
+
+/**
+ * Adds learned absolute position embeddings (GPT-2 style) to the token
+ * embeddings: out[bi, t, j] += W[t, j] over out (b, l, dim), with W (max_len, dim)
+ * and l ≤ max_len.
+ */
+export function positionEmbeddingForward(out: Vec, W: Vec, b: number, l: number, dim: number): void {
+  for (let r = 0; r < b * l; r++) {
+    const row = (r % l) * dim;
+    for (let j = 0; j < dim; j++) out[r * dim + j] += W[row + j];
+  }
+}
+
+/** dW[t, j] += Σ_bi dOut[bi, t, j]. Rows of dW from l on keep their values. */
+export function positionEmbeddingBackward(dW: Vec, dOut: Vec, b: number, l: number, dim: number): void {
+  for (let r = 0; r < b * l; r++) {
+    const row = (r % l) * dim;
+    for (let j = 0; j < dim; j++) dW[row + j] += dOut[r * dim + j];
+  }
+}
 
 /**
  * Rotary position embedding (Su et al., RoFormer, 2021), rotating the pairs

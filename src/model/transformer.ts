@@ -5,7 +5,10 @@
  * embeddings added to the tokens. Parameter names follow the Llama convention.
  */
 import { ConfigError, checkField, MODEL_RULES, type FieldError } from './config';
-import { attentionBackward, attentionForward, ropeForward, swigluBackward, swigluForward } from './attentionOps';
+import {
+  attentionBackward, attentionForward, positionEmbeddingBackward, positionEmbeddingForward, ropeForward,
+  swigluBackward, swigluForward,
+} from './attentionOps';
 import {
   embeddingBackward, embeddingForward, matmulBackward, matmulForward,
   rmsnormBackward, rmsnormForward, type Vec,
@@ -164,13 +167,7 @@ export class TransformerModel {
 
     let resid: Vec = new V(T * d);
     embeddingForward(resid, ids, p('embedding.weight'), T, d);
-    if (this.cfg.positions === 'absolute') {
-      const pos = p('pos_embedding.weight');
-      for (let r = 0; r < T; r++) {
-        const t = r % l;
-        for (let j = 0; j < d; j++) resid[r * d + j] += pos[t * d + j];
-      }
-    }
+    if (this.cfg.positions === 'absolute') positionEmbeddingForward(resid, p('pos_embedding.weight'), b, l, d);
 
     const blocks: BlockCache[] = [];
     for (let i = 0; i < this.cfg.n_layer; i++) {
@@ -259,13 +256,7 @@ export class TransformerModel {
     }
 
     embeddingBackward(g('embedding.weight'), dResid, ids, T, d);
-    if (this.cfg.positions === 'absolute') {
-      const dPos = g('pos_embedding.weight');
-      for (let r = 0; r < T; r++) {
-        const t = r % l;
-        for (let j = 0; j < d; j++) dPos[t * d + j] += dResid[r * d + j];
-      }
-    }
+    if (this.cfg.positions === 'absolute') positionEmbeddingBackward(g('pos_embedding.weight'), dResid, b, l, d);
     return grads;
   }
 

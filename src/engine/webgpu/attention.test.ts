@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  attentionBackward, attentionForward, ropeForward, swigluBackward, swigluForward,
+  attentionBackward, attentionForward, positionEmbeddingBackward, positionEmbeddingForward, ropeForward, swigluBackward,
+  swigluForward,
 } from '../../model/attentionOps';
 import { Rng } from '../../model/random';
 import * as gpuOps from './attentionKernels';
@@ -332,5 +333,44 @@ describe('swiglu kernels', () => {
 
   it('swiglu with one element', async () => {
     await check(52, 1);
+  });
+});
+
+describe('position embedding kernels', () => {
+  /** W (maxLen, dim) sits at float offset 64 of a parameter-like buffer, and the sequences use only its first l rows. */
+  async function check(seed: number, b: number, l: number, dim: number, maxLen: number) {
+    const { ctx } = gpu;
+    const rng = new Rng(seed);
+    const offset = 64;
+    const params = randomArray(rng, offset + maxLen * dim + 3);
+    const W = params.subarray(offset, offset + maxLen * dim);
+    const x = randomArray(rng, b * l * dim);
+    const dout = randomArray(rng, b * l * dim);
+    const grads = randomArray(rng, params.length);
+
+    const wantOut = x.slice();
+    positionEmbeddingForward(wantOut, W, b, l, dim);
+    const wantGrads = grads.slice();
+    positionEmbeddingBackward(wantGrads.subarray(offset, offset + maxLen * dim), dout, b, l, dim);
+
+    const outBuf = ctx.upload('test: position out', x);
+    const gradBuf = ctx.upload('test: position grads', grads);
+    const commands = [
+      await gpuOps.positionEmbeddingForward(ctx, outBuf, { buffer: ctx.upload('test: position params', params), offset }, b, l, dim),
+      await gpuOps.positionEmbeddingBackward(ctx, { buffer: gradBuf, offset }, ctx.upload('test: position dout', dout), b, l, dim),
+    ];
+    const got = await runAndRead(ctx, commands, { out: [outBuf, x.length], grads: [gradBuf, grads.length] });
+    expectClose('out', got.out, wantOut);
+    // Gradients outside rows 0..l−1 of W must keep their values exactly.
+    expectClose('grads', got.grads, wantGrads);
+    expectClose('grads past row l', got.grads.subarray(offset + l * dim), grads.subarray(offset + l * dim), { rtol: 0, atolFactor: 0 });
+  }
+
+  it('position embedding at length 7', async () => {
+    await check(61, 3, 7, 5, 9);
+  });
+
+  it('position embedding at length 1', async () => {
+    await check(62, 2, 1, 8, 4);
   });
 });

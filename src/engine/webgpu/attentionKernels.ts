@@ -1,14 +1,17 @@
 /**
  * Typed wrappers of the Transformer baseline's kernels: tiled causal attention
  * (attention.wgsl), attention that stores its probabilities (attention_naive.wgsl),
- * rotary embedding (rope.wgsl) and SwiGLU (swiglu.wgsl). As in kernels.ts, each
+ * rotary embedding (rope.wgsl), absolute position embedding (position_embedding.wgsl)
+ * and SwiGLU (swiglu.wgsl). As in kernels.ts, each
  * wrapper has the name and argument order of its CPU reference in
  * src/model/attentionOps.ts, preceded by the GpuContext, and returns dispatches
  * that can be encoded every step without new allocations.
  */
 import { ROPE_BASE } from '../../model/attentionOps';
-import { grid1d, spreadGroups, type Dispatch, type GpuContext, type KernelName, type UniformField } from './context';
-import { WORKGROUP_SIZE, type CallOptions } from './kernels';
+import {
+  grid1d, spreadGroups, tensorOf, type Dispatch, type GpuContext, type KernelName, type TensorArg, type UniformField,
+} from './context';
+import { reduceRows, WORKGROUP_SIZE, type CallOptions } from './kernels';
 
 function siteLabel(kernel: string, options: CallOptions | undefined, role: string): string {
   return options?.label ? `${kernel}: ${options.label} ${role}` : `${kernel}: ${role}`;
@@ -291,6 +294,26 @@ export function ropeForward(
   const pairs = b * l * nHead * Math.ceil(headDim / 2);
   return makeDispatch(ctx, name, options, [b, l, nHead, headDim, inverse ? 1 : 0, 0, 0, 0],
     inPlace ? [table, out] : [table, out, x], grid1d(ctx.device, pairs, WORKGROUP_SIZE));
+}
+
+// ---------------------------------------------------------------- absolute position embedding
+
+/** Adds W[t] (W is (max_len, dim) inside the parameter buffer) to row t of each sequence of out (b, l, dim). */
+export function positionEmbeddingForward(
+  ctx: GpuContext, out: GPUBuffer, W: TensorArg, b: number, l: number, dim: number, options?: CallOptions,
+): Promise<Dispatch> {
+  checkSizes('position_embedding_forward', { b, l, dim });
+  const w = tensorOf(W);
+  return makeDispatch(ctx, 'position_embedding_forward', options, [b, l, dim, w.offset], [out, w.buffer],
+    grid1d(ctx.device, b * l * dim, WORKGROUP_SIZE));
+}
+
+/** dW[t] += Σ over the batch of dOut[·, t]: reduce_rows over dOut viewed as (b, l · dim). */
+export function positionEmbeddingBackward(
+  ctx: GpuContext, dW: TensorArg, dOut: GPUBuffer, b: number, l: number, dim: number, options?: CallOptions,
+): Promise<Dispatch> {
+  checkSizes('position_embedding_backward', { b, l, dim });
+  return reduceRows(ctx, dW, dOut, null, b, l * dim, options);
 }
 
 // ---------------------------------------------------------------- SwiGLU

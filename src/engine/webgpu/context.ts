@@ -33,6 +33,7 @@ const KERNELS = {
   attention_naive_backward_ds: { file: 'attention_naive', bindings: [U, RW, R, R, R] },
   attention_naive_backward_dq: { file: 'attention_naive', bindings: [U, RW, R, R] },
   attention_naive_backward_dk: { file: 'attention_naive', bindings: [U, RW, R, R] },
+  position_embedding_forward: { file: 'position_embedding', bindings: [U, RW, R] },
   rope_forward: { file: 'rope', bindings: [U, R, RW, R] },
   rope_forward_in_place: { file: 'rope', bindings: [U, R, RW] },
   swiglu_forward: { file: 'swiglu', bindings: [U, RW, R, R] },
