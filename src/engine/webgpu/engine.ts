@@ -24,7 +24,7 @@ export interface WebGpuEngineOptions {
 }
 
 /** Checks that every id of a token array is a valid index into the vocabulary. */
-function checkIds(field: string, ids: Int32Array, vocab: number): void {
+export function checkIds(field: string, ids: Int32Array, vocab: number): void {
   for (let i = 0; i < ids.length; i++) {
     if (!(ids[i] >= 0 && ids[i] < vocab)) {
       throw new RangeError(`${field}[${i}] = ${ids[i]} is outside the vocabulary: use ids from 0 to ${vocab - 1}`);
