@@ -10,7 +10,7 @@ export interface CreateEngineOptions {
   gpu: GPU | undefined;
   /** Receives device loss and uncaptured GPU errors after creation. */
   onDeviceError?: (message: string) => void;
-  /** Scan kernels of the WebGPU engine's training step; defaultScanKind's choice when omitted. */
+  /** Scan kernels of the WebGPU engine's training step for Mamba; defaultScanKind's choice when omitted. */
   scan?: ScanKind;
 }
 
@@ -110,14 +110,12 @@ export async function createEngine(
       'choose WebGPU explicitly to use it anyway';
     return { engine: new CpuEngine(config, train, params, 'CPU'), fallbackReason: reason };
   }
+  // The engines are loaded on demand, so a CPU-only run never parses them.
   if (config.architecture === 'transformer') {
-    // TODO: the Transformer baseline has no WebGPU engine yet.
-    result.device.destroy();
-    const reason = 'the Transformer baseline trains on the CPU engine only for now';
-    if (options.preference === 'webgpu') throw new WebGpuUnavailableError(reason);
-    return { engine: new CpuEngine(config, train, params, 'CPU'), fallbackReason: reason };
+    const { WebGpuTransformerEngine } = await import('./webgpu/transformerEngine');
+    const engine = await WebGpuTransformerEngine.create(result.device, result.adapterName, config, train, params, options.onDeviceError);
+    return { engine, fallbackReason: null };
   }
-  // Loaded on demand, so a CPU-only run never parses the WebGPU engine.
   const { WebGpuEngine } = await import('./webgpu/engine');
   const engine = await WebGpuEngine.create(result.device, result.adapterName, config, train, params, options.onDeviceError, {
     scan: options.scan ?? defaultScanKind(result.software),
