@@ -1,7 +1,7 @@
 import { expect, test } from '@playwright/test';
 
 test('running the scan benchmark fills the chart and table', async ({ page }) => {
-  await page.goto('/?preset=e2e-tiny');
+  await page.goto('/?preset=e2e-tiny#scan');
   const panel = page.locator('section.benchmark');
   await panel.getByLabel('lengths').fill('33,64');
   await panel.getByLabel('d_inner').fill('8');
@@ -21,7 +21,7 @@ test('running the scan benchmark fills the chart and table', async ({ page }) =>
 });
 
 test('invalid benchmark length names the value', async ({ page }) => {
-  await page.goto('/?preset=e2e-tiny');
+  await page.goto('/?preset=e2e-tiny#scan');
   const panel = page.locator('section.benchmark');
   await panel.getByLabel('lengths').fill('512,abc');
   await expect(panel.getByRole('alert')).toContainText('length = abc is invalid');

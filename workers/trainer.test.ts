@@ -4,6 +4,8 @@ import { findPreset } from '../src/presets';
 import type { MetricsEvent, ProbeEvent, RunConfig, StatusEvent, TrainerEvent } from '../src/protocol';
 import { createNodeGpu } from '../src/engine/webgpu/node';
 import { Trainer } from './trainer';
+import { countParameters } from '../src/model/models';
+import { withArchitecture } from '../src/store/choices';
 
 const nodeGpu = await createNodeGpu();
 
@@ -60,6 +62,36 @@ describe('Trainer on the CPU engine', () => {
     expect(probe.states[0]).toHaveLength(l * probe.d_inner * probe.d_state);
     // Δ = softplus(·) is positive everywhere.
     expect(Math.min(...probe.delta[0])).toBeGreaterThan(0);
+  });
+
+  it('trains the Transformer baseline and probes its attention weights', async () => {
+    const trainer = new Trainer({ gpu: () => undefined, metricsIntervalMs: 0, probeIntervalMs: 1e9 });
+    const log = collect(trainer);
+    const mamba = tinyRun();
+    const run = withArchitecture({ ...mamba, max_steps: 150 }, 'transformer');
+    const info = await trainer.configure(run);
+    expect(info.parameterCount).toBe(countParameters(run.model));
+    await trainer.start();
+    await trainer.finished();
+    const metrics = log.metrics();
+    const mean = (xs: MetricsEvent[]) => xs.reduce((s, m) => s + m.loss, 0) / xs.length;
+    expect(mean(metrics.slice(-10))).toBeLessThan(mean(metrics.slice(0, 10)) * 0.8);
+
+    const probe = await trainer.probe();
+    const l = run.train.seq_len;
+    const nHead = (run.model as { n_head: number }).n_head;
+    expect(probe.architecture).toBe('transformer');
+    expect(probe.delta).toEqual([]);
+    expect(probe.n_head).toBe(nHead);
+    expect(probe.attention).toHaveLength(run.model.n_layer);
+    const weights = probe.attention[0];
+    expect(weights).toHaveLength(nHead * l * l);
+    // Each query row is a softmax over the keys up to it, with nothing above the diagonal.
+    for (let t = 0; t < l; t++) {
+      const row = weights.subarray(t * l, (t + 1) * l);
+      expect(row.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+      expect(row.slice(t + 1).every((w) => w === 0)).toBe(true);
+    }
   });
 
   it('pause stops the loop and start resumes it', async () => {

@@ -8,7 +8,7 @@ import { createEngine, requestDevice } from '../src/engine/create';
 import type { Engine } from '../src/engine/types';
 import type { ScanKind } from '../src/engine/webgpu/graph';
 import { ConfigError, validateTrainConfig, type FieldError } from '../src/model/config';
-import { buildModelLayout, initModelParams, resolveModelConfig } from '../src/model/models';
+import { buildModelLayout, checkModelForLength, initModelParams, resolveModelConfig } from '../src/model/models';
 import { Rng } from '../src/model/random';
 import type { ScanBenchPoint, ScanBenchResult } from '../src/bench/scanBench';
 import type {
@@ -50,12 +50,7 @@ export function validateRun(run: RunConfig) {
       message: `model vocab_size = ${run.model.vocab_size} does not match the task's vocab_size = ${run.task.vocab_size}: set both to the same value`,
     });
   }
-  if (config?.architecture === 'transformer' && config.positions === 'absolute' && config.max_len < run.train.seq_len) {
-    errors.push({
-      field: 'max_len',
-      message: `max_len = ${config.max_len} is shorter than seq_len = ${run.train.seq_len}: absolute positions need max_len ≥ seq_len, so raise max_len or use rotary positions`,
-    });
-  }
+  if (config) errors.push(...checkModelForLength(config, run.train.seq_len));
   if (!Number.isInteger(run.max_steps) || run.max_steps < 0) {
     errors.push({ field: 'max_steps', message: `max_steps = ${run.max_steps} is invalid: use 0 for no limit or a positive integer such as 2000` });
   }

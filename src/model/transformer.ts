@@ -4,7 +4,7 @@
  * head tied to the embedding. Positions are rotary (default) or learned absolute
  * embeddings added to the tokens. Parameter names follow the Llama convention.
  */
-import { ConfigError, checkField, MODEL_RULES, type FieldError } from './config';
+import { ConfigError, checkField, MODEL_RULES, type FieldError, type FieldRule } from './config';
 import {
   attentionBackward, attentionForward, positionEmbeddingBackward, positionEmbeddingForward, ropeForward,
   swigluBackward, swigluForward,
@@ -37,6 +37,9 @@ export interface ResolvedTransformerConfig extends Omit<TransformerConfig, 'd_ff
   head_dim: number;
 }
 
+export const N_HEAD_RULE: FieldRule = { min: 1, max: 64, integer: true, example: 4, label: 'attention heads' };
+export const MAX_LEN_RULE: FieldRule = { min: 1, max: 1 << 20, integer: true, example: 256, label: 'maximum length' };
+
 /** Validates a Transformer config and fills in d_ff and head_dim; throws ConfigError listing every bad field. */
 export function resolveTransformerConfig(cfg: TransformerConfig): ResolvedTransformerConfig {
   const errors: FieldError[] = [];
@@ -44,7 +47,7 @@ export function resolveTransformerConfig(cfg: TransformerConfig): ResolvedTransf
     const message = checkField(field, cfg[field], MODEL_RULES[field]);
     if (message) errors.push({ field, message });
   }
-  const headMessage = checkField('n_head', cfg.n_head, { min: 1, max: 64, integer: true, example: 4, label: 'attention heads' });
+  const headMessage = checkField('n_head', cfg.n_head, N_HEAD_RULE);
   if (headMessage) errors.push({ field: 'n_head', message: headMessage });
   else if (cfg.d_model % cfg.n_head !== 0) {
     errors.push({ field: 'n_head', message: `n_head = ${cfg.n_head} does not divide d_model = ${cfg.d_model}: choose a divisor of d_model` });
@@ -59,7 +62,7 @@ export function resolveTransformerConfig(cfg: TransformerConfig): ResolvedTransf
   if (cfg.architecture !== 'transformer') {
     errors.push({ field: 'architecture', message: `architecture = ${String(cfg.architecture)} is invalid here: a Transformer config needs architecture 'transformer'` });
   }
-  const maxLenMessage = checkField('max_len', cfg.max_len, { min: 1, max: 1 << 20, integer: true, example: 256, label: 'maximum length' });
+  const maxLenMessage = checkField('max_len', cfg.max_len, MAX_LEN_RULE);
   if (maxLenMessage) errors.push({ field: 'max_len', message: maxLenMessage });
   if (errors.length > 0) throw new ConfigError(errors);
 

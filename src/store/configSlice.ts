@@ -8,6 +8,7 @@ import { DEFAULT_PRESET, findPreset, type Preset } from '../presets';
 import type { EnginePreference, RunConfig } from '../protocol';
 import type { TaskKind } from '../tasks';
 import { fieldTexts, normalizeFieldText, runFromTexts, validateRunFields, type FieldErrors, type FieldKey, type FieldTexts } from './fields';
+import { choiceSpec, type ChoiceKey, type ChoiceValue } from './choices';
 import type { AppState, AppMiddleware } from './types';
 import { copyRun, decodeRunQuery, withTaskKind, type LinkErrors } from './url';
 
@@ -24,6 +25,8 @@ export interface ConfigSlice {
   /** Rewrites a field's text as its parsed value, such as "0.003" for "3e-3"; called when the input loses focus. */
   normalizeFieldText(key: FieldKey): void;
   setTaskKind(kind: TaskKind): void;
+  /** Sets a choice such as the architecture or an ablation; fields the new run does not have drop out. */
+  setChoice(key: ChoiceKey, value: ChoiceValue): void;
   /** Loads a preset's config but keeps the engine choice, which belongs to the machine, not the preset. */
   choosePreset(name: string): void;
   setEnginePreference(engine: EnginePreference): void;
@@ -91,6 +94,16 @@ export const createConfigSlice: StateCreator<AppState, AppMiddleware, [], Config
       texts: fieldTexts(run),
       fieldErrors: validateRunFields(run),
       linkErrors: withoutKey(get().linkErrors, 'task'),
+    });
+  },
+
+  setChoice(key, value) {
+    const run = choiceSpec(key).write(get().run, value);
+    set({
+      run,
+      texts: fieldTexts(run),
+      fieldErrors: validateRunFields(run),
+      linkErrors: withoutKey(get().linkErrors, key),
     });
   },
 

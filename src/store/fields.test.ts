@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { findPreset } from '../presets';
 import type { RunConfig } from '../protocol';
-import { fieldsForTask, fieldTexts, normalizeFieldText, parseFieldText, runFromTexts, validateRunFields } from './fields';
+import { fieldsFor, fieldTexts, normalizeFieldText, parseFieldText, runFromTexts, validateRunFields } from './fields';
 import { copyRun } from './url';
 
 const small = (): RunConfig => copyRun(findPreset('selective-copying-small')!.run);
@@ -137,10 +137,10 @@ describe('runFromTexts', () => {
   });
 });
 
-describe('fieldsForTask', () => {
+describe('fieldsFor', () => {
   it('shows n_data only for selective copying', () => {
-    expect(fieldsForTask('selective-copying').map((f) => f.key)).toContain('n_data');
-    expect(fieldsForTask('induction-heads').map((f) => f.key)).not.toContain('n_data');
+    expect(fieldsFor('selective-copying', 'mamba').map((f) => f.key)).toContain('n_data');
+    expect(fieldsFor('induction-heads', 'mamba').map((f) => f.key)).not.toContain('n_data');
   });
 
   it('reads every field of a preset as text', () => {

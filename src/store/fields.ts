@@ -3,8 +3,11 @@
  * validation rule, and how the text typed into it is checked. Pure functions with no
  * DOM or store, shared by the config slice and the URL codec.
  */
-import { checkField, ConfigError, MODEL_RULES, TRAIN_RULES, validateTrainConfig, type FieldRule } from '../model/config';
-import { resolveModelConfig } from '../model/models';
+import {
+  checkField, ConfigError, MODEL_RULES, TRAIN_RULES, validateTrainConfig, type Architecture, type FieldRule,
+} from '../model/config';
+import { MAX_LEN_RULE, N_HEAD_RULE, type TransformerConfig } from '../model/transformer';
+import { checkModelForLength, resolveModelConfig } from '../model/models';
 import type { RunConfig } from '../protocol';
 import { validateTask, type TaskKind } from '../tasks';
 
@@ -16,6 +19,8 @@ export type FieldKey =
   | 'd_state'
   | 'expand'
   | 'd_conv'
+  | 'n_head'
+  | 'max_len'
   | 'learning_rate'
   | 'batch_size'
   | 'seq_len'
@@ -32,6 +37,8 @@ export interface FieldSpec {
   rule: FieldRule;
   /** Tasks that have this field; undefined means every task. */
   tasks?: TaskKind[];
+  /** Architectures that have this field; undefined means both. */
+  architectures?: Architecture[];
   read(run: RunConfig): number;
   write(run: RunConfig, value: number): RunConfig;
 }
@@ -49,14 +56,29 @@ const VOCAB_SIZE_RULE: FieldRule = { ...MODEL_RULES.vocab_size, min: 3 };
 /** The trainer accepts any non-negative integer; the upper bound here only catches typing mistakes. */
 export const MAX_STEPS_RULE: FieldRule = { min: 0, max: 10_000_000, integer: true, example: 2000, label: 'maximum steps' };
 
-function modelField(key: Exclude<keyof typeof MODEL_RULES, 'vocab_size'>, help: string, group: FieldSpec['group']): FieldSpec {
+function modelField(
+  key: Exclude<keyof typeof MODEL_RULES, 'vocab_size'>, help: string, group: FieldSpec['group'], architectures?: Architecture[],
+): FieldSpec {
   return {
     key,
     help,
     group,
+    architectures,
     rule: MODEL_RULES[key],
     read: (run) => (run.model as unknown as Record<string, number>)[key],
     write: (run, value) => ({ ...run, model: { ...run.model, [key]: value } }),
+  };
+}
+
+function transformerField(key: 'n_head' | 'max_len', help: string, group: FieldSpec['group'], rule: FieldRule): FieldSpec {
+  return {
+    key,
+    help,
+    group,
+    rule,
+    architectures: ['transformer'],
+    read: (run) => (run.model as TransformerConfig)[key],
+    write: (run, value) => ({ ...run, model: { ...(run.model as TransformerConfig), [key]: value } }),
   };
 }
 
@@ -95,14 +117,16 @@ export const FIELDS: FieldSpec[] = [
     write: (run, value) => (run.task.kind === 'selective-copying' ? { ...run, task: { ...run.task, n_data: value } } : run),
   },
   modelField('d_model', 'width of the residual stream', 'model'),
-  modelField('n_layer', 'Mamba blocks', 'model'),
-  modelField('d_state', 'state size per channel', 'model'),
-  modelField('expand', 'd_inner = expand · d_model', 'model'),
+  modelField('n_layer', 'blocks in the stack', 'model'),
+  modelField('d_state', 'state size per channel', 'model', ['mamba']),
+  modelField('expand', 'd_inner = expand · d_model', 'model', ['mamba']),
+  transformerField('n_head', 'attention heads, dividing d_model', 'model', N_HEAD_RULE),
   trainField('learning_rate', 'AdamW step size', 'training'),
   trainField('batch_size', 'sequences per step', 'training'),
   trainField('seq_len', 'tokens per sequence', 'training'),
   trainField('seed', 'initial weights and data', 'training'),
-  modelField('d_conv', 'causal convolution width', 'advanced'),
+  modelField('d_conv', 'causal convolution width', 'advanced', ['mamba']),
+  transformerField('max_len', 'positions the absolute table covers', 'advanced', MAX_LEN_RULE),
   trainField('weight_decay', 'AdamW weight decay', 'advanced'),
   trainField('grad_clip', 'gradient norm clip, 0 for none', 'advanced'),
   {
@@ -123,9 +147,16 @@ export function fieldSpec(key: FieldKey): FieldSpec {
   return spec;
 }
 
-/** Fields shown for a task kind. */
-export function fieldsForTask(kind: TaskKind): FieldSpec[] {
-  return FIELDS.filter((field) => !field.tasks || field.tasks.includes(kind));
+/** Fields shown for a task kind and an architecture. */
+export function fieldsFor(kind: TaskKind, architecture: Architecture): FieldSpec[] {
+  return FIELDS.filter(
+    (field) => (!field.tasks || field.tasks.includes(kind)) && (!field.architectures || field.architectures.includes(architecture)),
+  );
+}
+
+/** Fields shown for a run: those of its task and its model's architecture. */
+export function fieldsForRun(run: RunConfig): FieldSpec[] {
+  return fieldsFor(run.task.kind, run.model.architecture ?? 'mamba');
 }
 
 export type FieldTexts = Partial<Record<FieldKey, string>>;
@@ -139,7 +170,7 @@ export function formatFieldValue(value: number): string {
 /** Returns the text of every field of a run, as the inputs show them. */
 export function fieldTexts(run: RunConfig): FieldTexts {
   const texts: FieldTexts = {};
-  for (const field of fieldsForTask(run.task.kind)) texts[field.key] = formatFieldValue(field.read(run));
+  for (const field of fieldsForRun(run)) texts[field.key] = formatFieldValue(field.read(run));
   return texts;
 }
 
@@ -196,12 +227,16 @@ export function validateRunFields(run: RunConfig): FieldErrors {
 
   for (const fieldError of validateTask(run.task, run.train.seq_len)) add(fieldError.field, fieldError.message);
 
-  for (const field of fieldsForTask(run.task.kind)) {
+  for (const field of fieldsForRun(run)) {
     const message = checkField(field.key, field.read(run), field.rule);
     if (message) add(field.key, message);
   }
 
-  for (const check of [() => resolveModelConfig(run.model), () => validateTrainConfig(run.train)]) {
+  const checkLength = () => {
+    const errors = checkModelForLength(resolveModelConfig(run.model), run.train.seq_len);
+    if (errors.length > 0) throw new ConfigError(errors);
+  };
+  for (const check of [() => resolveModelConfig(run.model), () => validateTrainConfig(run.train), checkLength]) {
     try {
       check();
     } catch (error) {
@@ -224,7 +259,7 @@ export function isFieldKey(name: string): name is FieldKey {
 export function runFromTexts(base: RunConfig, texts: FieldTexts): { run: RunConfig; errors: FieldErrors } {
   const parseErrors: FieldErrors = {};
   let run = base;
-  for (const field of fieldsForTask(base.task.kind)) {
+  for (const field of fieldsForRun(base)) {
     const text = texts[field.key];
     if (text === undefined) continue;
     const parsed = parseFieldText(field.key, text);

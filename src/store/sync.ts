@@ -4,6 +4,7 @@
  */
 import { useAppStore } from './index';
 import { encodeRunQuery } from './url';
+import { isAppView } from './viewSlice';
 
 /** Wait after the last config change before rebuilding the run, in milliseconds. */
 export const CONFIGURE_DELAY_MS = 300;
@@ -16,6 +17,19 @@ export function startSync(): () => void {
   const store = useAppStore;
   store.getState().loadQuery(window.location.search);
   writeUrl();
+  const readHash = () => {
+    const view = window.location.hash.slice(1);
+    if (isAppView(view)) store.getState().setView(view);
+  };
+  readHash();
+  window.addEventListener('hashchange', readHash);
+  const stopViewSync = store.subscribe(
+    (state) => state.view,
+    (view) => {
+      const hash = view === 'train' ? '' : `#${view}`;
+      if (window.location.hash !== hash) window.history.replaceState(null, '', window.location.pathname + window.location.search + hash);
+    },
+  );
   void store.getState().connect();
 
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -36,6 +50,8 @@ export function startSync(): () => void {
   return () => {
     clearTimeout(timer);
     stopConfigSync();
+    stopViewSync();
+    window.removeEventListener('hashchange', readHash);
   };
 }
 

@@ -96,7 +96,7 @@ describe('decodeRunQuery', () => {
 describe('hiddenFieldLinkErrors', () => {
   it('lists fields the task does not have', () => {
     const { run, errors } = decodeRunQuery('?preset=induction-heads-small&n_data=3&d_model=0');
-    const hidden = hiddenFieldLinkErrors(errors, run.task.kind);
+    const hidden = hiddenFieldLinkErrors(errors, run);
     expect(hidden.map(([key]) => key)).toEqual(['n_data']);
     expect(hidden[0][1]).toContain('n_data does not apply to the induction-heads task');
   });
@@ -104,7 +104,7 @@ describe('hiddenFieldLinkErrors', () => {
   it('leaves out shown fields and non-field keys', () => {
     const { run, errors } = decodeRunQuery('?preset=huge&engine=tpu&d_model=0');
     expect(Object.keys(errors).sort()).toEqual(['d_model', 'engine', 'preset']);
-    expect(hiddenFieldLinkErrors(errors, run.task.kind)).toEqual([]);
+    expect(hiddenFieldLinkErrors(errors, run)).toEqual([]);
   });
 });
 
@@ -113,5 +113,31 @@ describe('decodeRunQuery number text', () => {
     const { run, errors } = decodeRunQuery('?d_model=0x10');
     expect(errors.d_model).toContain('d_model = "0x10" is not written in decimal digits');
     expect(run.model.d_model).toBe(64);
+  });
+});
+
+describe('architecture and ablations in the link', () => {
+  it('round-trips a Transformer run', () => {
+    const link = '?preset=selective-copying-small&architecture=transformer&n_head=2&positions=absolute';
+    const { run, errors } = decodeRunQuery(link);
+    expect(errors).toEqual({});
+    expect(run.model).toMatchObject({ architecture: 'transformer', n_head: 2, positions: 'absolute', max_len: 64 });
+    expect(decodeRunQuery(encodeRunQuery(run)).run).toEqual(run);
+  });
+
+  it('round-trips ablations', () => {
+    const { run, errors } = decodeRunQuery('?selective_delta=false&selective_B=false&selective_C=false&block=h3&a_init=constant');
+    expect(errors).toEqual({});
+    expect(run.model).toMatchObject({ selective_delta: false, selective_B: false, selective_C: false, block: 'h3', a_init: 'constant' });
+    expect(decodeRunQuery(encodeRunQuery(run)).run).toEqual(run);
+  });
+
+  it('rejects unknown values and fields of the other architecture by name', () => {
+    const { run, errors } = decodeRunQuery('?architecture=transformer&block=h3&d_state=8&positions=learned');
+    expect(run.model.architecture).toBe('transformer');
+    expect(errors.block).toBe('block does not apply to the transformer architecture, so it was ignored');
+    expect(errors.d_state).toBe('d_state does not apply to the transformer architecture, so it was ignored');
+    expect(errors.positions).toBe('positions = "learned" is not known: use rope, absolute');
+    expect(hiddenFieldLinkErrors(errors, run).map(([key]) => key).sort()).toEqual(['block', 'd_state']);
   });
 });

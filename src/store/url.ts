@@ -7,12 +7,13 @@
 import { DEFAULT_PRESET, findPreset, PRESETS } from '../presets';
 import type { EnginePreference, RunConfig } from '../protocol';
 import { TASK_KINDS, type TaskKind } from '../tasks';
-import { fieldsForTask, formatFieldValue, isFieldKey, parseFieldText, validateRunFields, FIELDS, type FieldKey } from './fields';
+import { choicesForRun, CHOICES, formatChoice, isChoiceKey, parseChoice, type ChoiceKey, type ChoiceValue } from './choices';
+import { fieldsForRun, formatFieldValue, isFieldKey, parseFieldText, validateRunFields, FIELDS, type FieldKey } from './fields';
 
 export const ENGINE_PREFERENCES: readonly EnginePreference[] = ['auto', 'webgpu', 'cpu'];
 
-/** Keys of the query string: the preset, the task kind, the engine and every field. */
-export type LinkKey = FieldKey | 'preset' | 'task' | 'engine';
+/** Keys of the query string: the preset, the task kind, the engine, every choice and every field. */
+export type LinkKey = FieldKey | ChoiceKey | 'preset' | 'task' | 'engine';
 
 export type LinkErrors = Partial<Record<LinkKey, string>>;
 
@@ -28,7 +29,8 @@ export function encodeRunQuery(run: RunConfig): string {
   params.set('preset', run.preset);
   params.set('task', run.task.kind);
   params.set('engine', run.engine);
-  for (const field of fieldsForTask(run.task.kind)) params.set(field.key, formatFieldValue(field.read(run)));
+  for (const choice of choicesForRun(run)) params.set(choice.key, formatChoice(choice.read(run)));
+  for (const field of fieldsForRun(run)) params.set(field.key, formatFieldValue(field.read(run)));
   return params.toString();
 }
 
@@ -57,14 +59,35 @@ export function decodeRunQuery(search: string): DecodedRun {
     else errors.engine = `engine = "${engine}" is not known: use ${ENGINE_PREFERENCES.join(', ')}`;
   }
 
+  // The architecture comes first, because it decides which other choices and fields apply.
+  const architecture = params.get('architecture');
+  if (architecture !== null) {
+    const parsed = parseChoice('architecture', architecture);
+    if ('error' in parsed) errors.architecture = parsed.error;
+    else base = CHOICES[0].write(base, parsed.value);
+  }
+  const applicableChoices = new Set(choicesForRun(base).map((choice) => choice.key));
+  for (const choice of CHOICES) {
+    const text = params.get(choice.key);
+    if (text === null || choice.key === 'architecture') continue;
+    if (!applicableChoices.has(choice.key)) {
+      errors[choice.key] = `${choice.key} does not apply to the ${base.model.architecture ?? 'mamba'} architecture, so it was ignored`;
+      continue;
+    }
+    const parsed = parseChoice(choice.key, text);
+    if ('error' in parsed) errors[choice.key] = parsed.error;
+    else base = choice.write(base, parsed.value as ChoiceValue);
+  }
+
   // Parse each field on its own first, so that a value that is not a number names its key.
-  const applicable = new Set(fieldsForTask(base.task.kind).map((field) => field.key));
+  const applicable = new Set(fieldsForRun(base).map((field) => field.key));
   const fromLink = new Map<FieldKey, number>();
   for (const field of FIELDS) {
     const text = params.get(field.key);
     if (text === null) continue;
     if (!applicable.has(field.key)) {
-      errors[field.key] = `${field.key} does not apply to the ${base.task.kind} task, so it was ignored`;
+      const owner = field.tasks && !field.tasks.includes(base.task.kind) ? `${base.task.kind} task` : `${base.model.architecture ?? 'mamba'} architecture`;
+      errors[field.key] = `${field.key} does not apply to the ${owner}, so it was ignored`;
       continue;
     }
     const parsed = parseFieldText(field.key, text);
@@ -113,15 +136,15 @@ function applyLinkFields(base: RunConfig, fromLink: Map<FieldKey, number>, error
 }
 
 /**
- * Returns the link errors of fields that a task of this kind does not have, such as
- * n_data for induction heads, as [key, message] pairs. No input shows these fields, so
- * the page lists their messages on their own.
+ * Returns the link errors of fields and choices that this run does not have, such as
+ * n_data for induction heads or d_state for a Transformer, as [key, message] pairs. No
+ * input shows these fields, so the page lists their messages on their own.
  */
-export function hiddenFieldLinkErrors(errors: LinkErrors, kind: TaskKind): [FieldKey, string][] {
-  const shown = new Set<FieldKey>(fieldsForTask(kind).map((field) => field.key));
-  const hidden: [FieldKey, string][] = [];
+export function hiddenFieldLinkErrors(errors: LinkErrors, run: RunConfig): [FieldKey | ChoiceKey, string][] {
+  const shown = new Set<string>([...fieldsForRun(run).map((field) => field.key), ...choicesForRun(run).map((choice) => choice.key)]);
+  const hidden: [FieldKey | ChoiceKey, string][] = [];
   for (const [key, message] of Object.entries(errors)) {
-    if (isFieldKey(key) && !shown.has(key) && message !== undefined) hidden.push([key, message]);
+    if ((isFieldKey(key) || isChoiceKey(key)) && !shown.has(key) && message !== undefined) hidden.push([key, message]);
   }
   return hidden;
 }

@@ -1,3 +1,7 @@
+import type { ReactNode } from 'react';
+import { useAppStore } from '../store';
+import type { AppView } from '../store/viewSlice';
+import { AttentionPanel } from './AttentionPanel';
 import { BenchmarkPanel } from './BenchmarkPanel';
 import { ControlsPanel } from './ControlsPanel';
 import { DeltaPanel } from './DeltaPanel';
@@ -6,7 +10,56 @@ import { MetricsPanel } from './MetricsPanel';
 import { StatePanel } from './StatePanel';
 import { StatusPanel } from './StatusPanel';
 
+const VIEW_TABS: { view: AppView; label: string }[] = [
+  { view: 'train', label: 'Train' },
+  { view: 'scan', label: 'Scan benchmark' },
+];
+
+/** The probe panels of the configured architecture: Δ and the state for Mamba, attention weights for a Transformer. */
+function ProbePanels() {
+  const architecture = useAppStore((state) => state.probe?.architecture ?? state.configuredRun?.model.architecture ?? 'mamba');
+  if (architecture === 'transformer') return <AttentionPanel />;
+  return (
+    <>
+      <DeltaPanel />
+      <StatePanel />
+    </>
+  );
+}
+
+function ViewTabs() {
+  const view = useAppStore((state) => state.view);
+  const setView = useAppStore((state) => state.setView);
+  return (
+    <nav className="view-tabs" role="tablist" aria-label="Views">
+      {VIEW_TABS.map((tab) => (
+        <button
+          key={tab.view}
+          type="button"
+          role="tab"
+          id={`tab-${tab.view}`}
+          aria-selected={view === tab.view}
+          aria-controls={`view-${tab.view}`}
+          className={view === tab.view ? 'view-tab selected' : 'view-tab'}
+          onClick={() => setView(tab.view)}
+        >
+          {tab.label}
+        </button>
+      ))}
+    </nav>
+  );
+}
+
+function ViewBody({ view, children }: { view: AppView; children: ReactNode }) {
+  return (
+    <div id={`view-${view}`} role="tabpanel" aria-labelledby={`tab-${view}`} className="view-body">
+      {children}
+    </div>
+  );
+}
+
 export function App() {
+  const view = useAppStore((state) => state.view);
   return (
     <div className="app">
       <header className="app-header">
@@ -21,10 +74,18 @@ export function App() {
         <main className="charts">
           <ErrorBanner />
           <StatusPanel />
-          <MetricsPanel />
-          <DeltaPanel />
-          <StatePanel />
-          <BenchmarkPanel />
+          <ViewTabs />
+          {view === 'train' && (
+            <ViewBody view="train">
+              <MetricsPanel />
+              <ProbePanels />
+            </ViewBody>
+          )}
+          {view === 'scan' && (
+            <ViewBody view="scan">
+              <BenchmarkPanel />
+            </ViewBody>
+          )}
         </main>
       </div>
     </div>

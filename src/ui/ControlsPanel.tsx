@@ -1,13 +1,16 @@
 import { useMemo } from 'react';
 import { useAppStore } from '../store';
 import { differsFromPreset } from '../store/configSlice';
-import { fieldsForTask, type FieldSpec } from '../store/fields';
+import { choicesForRun } from '../store/choices';
+import { fieldsForRun, type FieldSpec } from '../store/fields';
+import { ChoiceField } from './ChoiceField';
 import { ENGINE_PREFERENCES, withTaskKind } from '../store/url';
 import { findPreset, PRESETS } from '../presets';
 import type { EnginePreference } from '../protocol';
 import { TASK_KINDS, taskLabel, type TaskKind } from '../tasks';
 import { LinkSummary } from './LinkSummary';
 import { NumberField } from './NumberField';
+import { ParameterCount } from './ParameterCount';
 import { RunButtons } from './RunButtons';
 
 const ENGINE_LABELS: Record<EnginePreference, string> = {
@@ -34,10 +37,13 @@ export function ControlsPanel() {
   const locked = status === 'running';
   const preset = findPreset(run.preset);
   const modified = useMemo(() => preset !== undefined && differsFromPreset(run, preset), [preset, run]);
-  const fields = fieldsForTask(run.task.kind);
+  const fields = fieldsForRun(run);
+  const choices = choicesForRun(run);
   // Open the advanced group when the link set a value there that was rejected, so its message shows.
   const advancedLinkError =
     linkErrors.engine !== undefined || fields.some((field) => field.group === 'advanced' && linkErrors[field.key] !== undefined);
+  const ablations = choices.filter((choice) => choice.group === 'ablation');
+  const ablationLinkError = ablations.some((choice) => linkErrors[choice.key] !== undefined);
 
   return (
     <aside className="controls panel" aria-label="Run settings">
@@ -84,13 +90,27 @@ export function ControlsPanel() {
       {GROUPS.map(({ group, title }) => (
         <fieldset key={group} className="field-group">
           <legend>{title}</legend>
+          {group === 'model' &&
+            choices
+              .filter((choice) => choice.group === 'model')
+              .map((choice) => <ChoiceField key={choice.key} choiceKey={choice.key} disabled={locked} />)}
           {fields
             .filter((field) => field.group === group)
             .map((field) => (
               <NumberField key={field.key} fieldKey={field.key} disabled={locked} />
             ))}
+          {group === 'model' && <ParameterCount />}
         </fieldset>
       ))}
+
+      {ablations.length > 0 && (
+        <details className="field-group advanced" open={ablationLinkError ? true : undefined}>
+          <summary>Ablations</summary>
+          {ablations.map((choice) => (
+            <ChoiceField key={choice.key} choiceKey={choice.key} disabled={locked} />
+          ))}
+        </details>
+      )}
 
       <details className="field-group advanced" open={advancedLinkError ? true : undefined}>
         <summary>Advanced</summary>

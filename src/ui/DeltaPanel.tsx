@@ -31,7 +31,8 @@ function DeltaHeatmap({ layer, data, onPick }: { layer: number; data: HeatmapDat
   );
 }
 
-function ProbeAnswers({ task, probe }: { task: TaskConfig; probe: ProbeEvent }) {
+/** Lists the model's answers on the probe sequence, marking the wrong ones with the expected token. */
+export function ProbeAnswers({ task, probe }: { task: TaskConfig; probe: ProbeEvent }) {
   const answers = probeAnswers(task, probe);
   if (answers.length === 0) return null;
   const describe = (token: number) => {

@@ -8,11 +8,11 @@ import { hiddenFieldLinkErrors } from '../store/url';
  */
 export function LinkSummary() {
   const linkErrors = useAppStore((state) => state.linkErrors);
-  const taskKind = useAppStore((state) => state.run.task.kind);
+  const run = useAppStore((state) => state.run);
 
   const total = Object.keys(linkErrors).length;
   if (total === 0) return null;
-  const hidden = hiddenFieldLinkErrors(linkErrors, taskKind);
+  const hidden = hiddenFieldLinkErrors(linkErrors, run);
   const markedCount = total - hidden.length;
   let markedSubject = total === 1 ? 'It is' : 'Each one is';
   if (hidden.length > 0) markedSubject = markedCount === 1 ? 'The other is' : 'The others are';
@@ -22,7 +22,7 @@ export function LinkSummary() {
       <p>The link had {total === 1 ? 'a value' : `${total} values`} that could not be used.</p>
       {hidden.length > 0 && (
         <>
-          <p>{hidden.length === 1 ? 'This field is' : 'These fields are'} not shown for this task:</p>
+          <p>{hidden.length === 1 ? 'This field is' : 'These fields are'} not shown for this task and model:</p>
           <ul>
             {hidden.map(([key, message]) => (
               <li key={key}>{message}.</li>
