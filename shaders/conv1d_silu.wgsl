@@ -3,8 +3,8 @@
 // It matches PyTorch's Conv1d(groups = d, padding = k − 1) truncated to l steps:
 //
 //   pre[b, t, c] = bias[c] + Σ_{j<k} w[c, j] · x[b, t − (k − 1) + j, c]   (x = 0 before t = 0)
-//   u = SiLU(pre)
-//   backward, with g = du · SiLU'(pre):
+//   u = SiLU(pre), or u = pre when the override SILU is 0 (H3's shift SSM)
+//   backward, with g = du · SiLU'(pre), or g = du when SILU is 0:
 //     dx[b, s, c]  = Σ_j g[b, s + (k − 1) − j, c] · w[c, j]   (overwrites)
 //     dw[c, j]    += Σ_{b,t} g[b, t, c] · x[b, t − (k − 1) + j, c]
 //     dbias[c]    += Σ_{b,t} g[b, t, c]
@@ -60,6 +60,8 @@ struct Sizes {
 @group(0) @binding(2) var<storage, read> partialsIn: array<f32>;
 
 override WG: u32 = 64;
+// 1: u = SiLU(pre); 0: u = pre.
+override SILU: u32 = 1u;
 // Most taps the walks keep in registers.
 const MAX_WIDTH: u32 = 8u;
 
@@ -67,12 +69,18 @@ fn flatIndex(gid: vec3u, nwg: vec3u) -> u32 {
   return gid.x + gid.y * nwg.x * WG;
 }
 
-fn silu(v: f32) -> f32 {
+fn activation(v: f32) -> f32 {
+  if (SILU == 0u) {
+    return v;
+  }
   return v / (1.0 + exp(-v));
 }
 
-// σ(v) · (1 + v · (1 − σ(v)))
-fn siluGrad(v: f32) -> f32 {
+// SiLU'(v) = σ(v) · (1 + v · (1 − σ(v))), or 1 without SiLU.
+fn activationGrad(v: f32) -> f32 {
+  if (SILU == 0u) {
+    return 1.0;
+  }
   let s = 1.0 / (1.0 + exp(-v));
   return s * (1.0 + v * (1.0 - s));
 }
@@ -127,7 +135,7 @@ fn conv1d_silu_forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_w
     let x0 = x[o];
     let acc = bias + x0 * w0 + x1 * w1 + x2 * w2 + x3 * w3 + x4 * w4 + x5 * w5 + x6 * w6 + x7 * w7;
     pre[o] = acc;
-    u[o] = silu(acc);
+    u[o] = activation(acc);
     x7 = x6;
     x6 = x5;
     x5 = x4;
@@ -188,7 +196,7 @@ fn conv1d_silu_backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_
     g3 = g2;
     g2 = g1;
     g1 = g0;
-    g0 = du[o] * siluGrad(preIn[o]);
+    g0 = du[o] * activationGrad(preIn[o]);
     dx[o] = g0 * w0 + g1 * w1 + g2 * w2 + g3 * w3 + g4 * w4 + g5 * w5 + g6 * w6 + g7 * w7;
 
     let xv = xIn[o];

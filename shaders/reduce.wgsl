@@ -1,8 +1,9 @@
 // Sum reductions that feed the optimizer and the metrics, all without atomics:
 //
-//   reduce_rows:            out[outOffset + j] += Σ_r a[r, j] · b[r, j]   (b = 1 when useB is 0)
-//       a, b (rows, cols) row-major. Used for the gradients of D, dt_proj.bias
-//       and A_log, which are sums over tokens or over the batch. One invocation
+//   reduce_rows:            out[outOffset + j] += Σ_r a[aOffset + r·cols + j] · b[r, j]
+//       (b = 1 when useB is 0). a and b are (rows, cols) row-major, a from
+//       float aOffset. Used for the gradients of D, dt_proj.bias, A_log and fixed
+//       B and C, which are sums over tokens or over the batch. One invocation
 //       sums one column, so neighbouring invocations read neighbouring floats.
 //   sum_of_squares_partial: partials[i] = Σ grads[j]² over j = i, i + P, i + 2P, …
 //       for P = partialCount invocations (CPU reference: sumOfSquares in
@@ -29,6 +30,10 @@ struct Sizes {
   cols: u32,
   outOffset: u32,
   useB: u32,
+  aOffset: u32,
+  pad0: u32,
+  pad1: u32,
+  pad2: u32,
 }
 
 struct NormSizes {
@@ -93,12 +98,12 @@ fn reduce_rows(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroup
   var o = j;
   if (sizes.useB != 0u) {
     for (var r = 0u; r < sizes.rows; r++) {
-      acc += a[o] * b[o];
+      acc += a[sizes.aOffset + o] * b[o];
       o += cols;
     }
   } else {
     for (var r = 0u; r < sizes.rows; r++) {
-      acc += a[o];
+      acc += a[sizes.aOffset + o];
       o += cols;
     }
   }

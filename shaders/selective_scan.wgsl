@@ -6,13 +6,22 @@
 //   h_t = exp(Δ_t A) ⊙ h_{t−1} + Δ_t B_t u_t          (Euler step for B, as the reference)
 //   y_t = C_t · h_t + D ⊙ u_t
 //
+// The ablations of the model switch parts off through the uniforms:
+//   variableDelta = 0: Δ = softplus(deltaBias), one value per channel; deltaRaw is not read
+//   softplus = 0:      Δ = deltaRaw_t + deltaBias
+//   variableB = 0:     B is a (d, n) parameter at bOffset, the same at every step (LTI);
+//   variableC = 0:     likewise for C at cOffset
+//
 // Shapes, row-major with the last index fastest:
 //   u, deltaRaw, y, delta, dy, du, dDelta     (b, l, d)
 //   xdbl, dXdbl   (b, l, rowStride): x_proj's output rows [Δ low rank | B | C];
 //                 B_t[s] sits at column bColumn + s and C_t[s] at cColumn + s
+//                 when they are input-dependent
 //   states        (b, l, d, n): every h_t, kept for probes and for backward
-//   A_log (d, n), D (d), deltaBias (d): at float offsets of the parameter buffer
-//   dALogPartial  (b, d, n): per-batch sums of ∂L/∂A_log, reduced over b afterwards
+//   A_log (d, n), D (d), deltaBias (d), fixed B and C (d, n): at float offsets
+//                 of the parameter buffer
+//   paramPartial  (3, b, d, n): per-batch sums of ∂L/∂A_log, of ∂L/∂B when B is
+//                 fixed and of ∂L/∂C when C is fixed, reduced over b afterwards
 //
 // The gate y ⊙ SiLU(z) of the reference is a separate kernel (silu_gate.wgsl),
 // so that every entry point here fits in eight storage buffers.
@@ -24,8 +33,7 @@
 // NOTE: selective_scan_backward_bc runs only b · n invocations, each looping over
 // d · l steps, so it is likely the slowest kernel at large d_inner; not measured.
 // Leaves out: the chunked parallel scan over length, recomputing states in
-// backward instead of storing them, input-independent (LTI) B or C, and running
-// without softplus, D or deltaBias.
+// backward instead of storing them, and running without D or deltaBias.
 
 struct Sizes {
   b: u32,
@@ -38,40 +46,36 @@ struct Sizes {
   aLogOffset: u32,
   dOffset: u32,
   deltaBiasOffset: u32,
-  pad0: u32,
-  pad1: u32,
+  variableDelta: u32,
+  softplus: u32,
+  variableB: u32,
+  variableC: u32,
+  bOffset: u32,
+  cOffset: u32,
 }
 
 @group(0) @binding(0) var<uniform> sizes: Sizes;
 
-// selective_scan_forward
-@group(0) @binding(1) var<storage, read_write> y: array<f32>;
-@group(0) @binding(2) var<storage, read_write> deltaOut: array<f32>;
-@group(0) @binding(3) var<storage, read_write> states: array<f32>;
+// Inputs of every entry point.
 @group(0) @binding(4) var<storage, read> params: array<f32>;
 @group(0) @binding(5) var<storage, read> u: array<f32>;
 @group(0) @binding(6) var<storage, read> deltaRaw: array<f32>;
 @group(0) @binding(7) var<storage, read> xdbl: array<f32>;
 
+// selective_scan_forward
+@group(0) @binding(1) var<storage, read_write> y: array<f32>;
+@group(0) @binding(2) var<storage, read_write> deltaOut: array<f32>;
+@group(0) @binding(3) var<storage, read_write> states: array<f32>;
+
 // selective_scan_backward
 @group(0) @binding(1) var<storage, read_write> du: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dDelta: array<f32>;
 @group(0) @binding(3) var<storage, read> statesIn: array<f32>;
-@group(0) @binding(4) var<storage, read> paramsIn: array<f32>;
-@group(0) @binding(5) var<storage, read> uIn: array<f32>;
-@group(0) @binding(6) var<storage, read> deltaRawIn: array<f32>;
-@group(0) @binding(7) var<storage, read> xdblIn: array<f32>;
 @group(0) @binding(8) var<storage, read> dy: array<f32>;
 
-// selective_scan_backward_bc
+// selective_scan_backward_bc: statesIn and dy as above, and
 @group(0) @binding(1) var<storage, read_write> dXdbl: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dALogPartial: array<f32>;
-@group(0) @binding(3) var<storage, read> statesBc: array<f32>;
-@group(0) @binding(4) var<storage, read> paramsBc: array<f32>;
-@group(0) @binding(5) var<storage, read> uBc: array<f32>;
-@group(0) @binding(6) var<storage, read> deltaRawBc: array<f32>;
-@group(0) @binding(7) var<storage, read> xdblBc: array<f32>;
-@group(0) @binding(8) var<storage, read> dyBc: array<f32>;
+@group(0) @binding(2) var<storage, read_write> paramPartial: array<f32>;
 
 override WG: u32 = 64;
 // Largest d_state the private arrays hold; MODEL_RULES.d_state.max in src/model/config.ts.
@@ -103,6 +107,45 @@ fn sigmoid(v: f32) -> f32 {
   return 1.0 / (1.0 + exp(-v));
 }
 
+// Δ before softplus at token offset o of channel c: deltaRaw + deltaBias, or the bias alone.
+fn rawDelta(o: u32, c: u32) -> f32 {
+  var raw = params[sizes.deltaBiasOffset + c];
+  if (sizes.variableDelta != 0u) {
+    raw += deltaRaw[o];
+  }
+  return raw;
+}
+
+fn deltaOf(raw: f32) -> f32 {
+  if (sizes.softplus != 0u) {
+    return softplus(raw);
+  }
+  return raw;
+}
+
+// ∂Δ/∂raw: σ(raw) with softplus, also above the threshold as in the CPU reference; 1 without.
+fn deltaGrad(raw: f32) -> f32 {
+  if (sizes.softplus != 0u) {
+    return sigmoid(raw);
+  }
+  return 1.0;
+}
+
+// B_t[s] of channel c, from the xdbl row of step t or from the fixed (d, n) parameter.
+fn loadB(row: u32, c: u32, s: u32) -> f32 {
+  if (sizes.variableB != 0u) {
+    return xdbl[row + sizes.bColumn + s];
+  }
+  return params[sizes.bOffset + c * sizes.n + s];
+}
+
+fn loadC(row: u32, c: u32, s: u32) -> f32 {
+  if (sizes.variableC != 0u) {
+    return xdbl[row + sizes.cColumn + s];
+  }
+  return params[sizes.cOffset + c * sizes.n + s];
+}
+
 @compute @workgroup_size(WG)
 fn selective_scan_forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let pair = flatIndex(gid, nwg);
@@ -120,18 +163,17 @@ fn selective_scan_forward(@builtin(global_invocation_id) gid: vec3u, @builtin(nu
     a[s] = -exp(params[sizes.aLogOffset + c * n + s]);
     h[s] = 0.0;
   }
-  let bias = params[sizes.deltaBiasOffset + c];
   let skip = params[sizes.dOffset + c];
 
   for (var t = 0u; t < sizes.l; t++) {
     let o = (bi * sizes.l + t) * d + c;
     let row = (bi * sizes.l + t) * sizes.rowStride;
-    let dt = softplus(deltaRaw[o] + bias);
+    let dt = deltaOf(rawDelta(o, c));
     let uv = u[o];
     var acc = 0.0;
     for (var s = 0u; s < n; s++) {
-      h[s] = exp(dt * a[s]) * h[s] + dt * xdbl[row + sizes.bColumn + s] * uv;
-      acc += h[s] * xdbl[row + sizes.cColumn + s];
+      h[s] = exp(dt * a[s]) * h[s] + dt * loadB(row, c, s) * uv;
+      acc += h[s] * loadC(row, c, s);
       states[o * n + s] = h[s];
     }
     y[o] = acc + skip * uv;
@@ -140,7 +182,8 @@ fn selective_scan_forward(@builtin(global_invocation_id) gid: vec3u, @builtin(nu
 }
 
 // Reverse pass per (batch, channel): ∂L/∂h_t = C_t dy_t + exp(Δ_{t+1} A) ∂L/∂h_{t+1},
-// giving du (overwritten) and dDelta, the gradient of deltaRaw (overwritten).
+// giving du (overwritten) and dDelta, the gradient of Δ before bias and softplus
+// (overwritten; with a fixed Δ it is what the bias's gradient sums).
 @compute @workgroup_size(WG)
 fn selective_scan_backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let pair = flatIndex(gid, nwg);
@@ -155,19 +198,18 @@ fn selective_scan_backward(@builtin(global_invocation_id) gid: vec3u, @builtin(n
   var a: array<f32, MAX_STATE>;
   var dh: array<f32, MAX_STATE>;
   for (var s = 0u; s < n; s++) {
-    a[s] = -exp(paramsIn[sizes.aLogOffset + c * n + s]);
+    a[s] = -exp(params[sizes.aLogOffset + c * n + s]);
     dh[s] = 0.0;
   }
-  let bias = paramsIn[sizes.deltaBiasOffset + c];
-  let skip = paramsIn[sizes.dOffset + c];
+  let skip = params[sizes.dOffset + c];
 
   for (var step = 0u; step < sizes.l; step++) {
     let t = sizes.l - 1u - step;
     let o = (bi * sizes.l + t) * d + c;
     let row = (bi * sizes.l + t) * sizes.rowStride;
-    let raw = deltaRawIn[o] + bias;
-    let dt = softplus(raw);
-    let uv = uIn[o];
+    let raw = rawDelta(o, c);
+    let dt = deltaOf(raw);
+    let uv = u[o];
     let dyv = dy[o];
 
     var duAcc = dyv * skip;
@@ -178,20 +220,20 @@ fn selective_scan_backward(@builtin(global_invocation_id) gid: vec3u, @builtin(n
         hPrev = statesIn[(o - d) * n + s];
       }
       let decay = exp(dt * a[s]);
-      let bv = xdblIn[row + sizes.bColumn + s];
-      dh[s] += dyv * xdblIn[row + sizes.cColumn + s];
+      let bv = loadB(row, c, s);
+      dh[s] += dyv * loadC(row, c, s);
       dDt += dh[s] * (a[s] * decay * hPrev + bv * uv);
       duAcc += dh[s] * dt * bv;
       dh[s] *= decay;
     }
-    // d softplus(raw) / d raw = σ(raw), also above the threshold, as in the CPU reference.
-    dDelta[o] = dDt * sigmoid(raw);
+    dDelta[o] = dDt * deltaGrad(raw);
     du[o] = duAcc;
   }
 }
 
-// Reverse pass per (batch, state s), looping over channels: writes ∂L/∂B and ∂L/∂C
-// into their columns of dXdbl (overwriting them) and the per-batch ∂L/∂A_log.
+// Reverse pass per (batch, state s), looping over channels. Input-dependent B and
+// C get their gradients in their columns of dXdbl (overwritten); fixed B and C,
+// and A_log, get per-batch sums in paramPartial (overwritten).
 @compute @workgroup_size(WG)
 fn selective_scan_backward_bc(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let pair = flatIndex(gid, nwg);
@@ -202,39 +244,55 @@ fn selective_scan_backward_bc(@builtin(global_invocation_id) gid: vec3u, @builti
   }
   let bi = pair / n;
   let s = pair % n;
+  let block = sizes.b * d * n;
 
   for (var c = 0u; c < d; c++) {
-    let a = -exp(paramsBc[sizes.aLogOffset + c * n + s]);
-    let bias = paramsBc[sizes.deltaBiasOffset + c];
+    let a = -exp(params[sizes.aLogOffset + c * n + s]);
     var dh = 0.0;
     var dA = 0.0;
+    var dBFixed = 0.0;
+    var dCFixed = 0.0;
     for (var step = 0u; step < sizes.l; step++) {
       let t = sizes.l - 1u - step;
       let o = (bi * sizes.l + t) * d + c;
       let row = (bi * sizes.l + t) * sizes.rowStride;
-      let dt = softplus(deltaRawBc[o] + bias);
-      let dyv = dyBc[o];
+      let dt = deltaOf(rawDelta(o, c));
+      let dyv = dy[o];
       var hPrev = 0.0;
       if (t > 0u) {
-        hPrev = statesBc[(o - d) * n + s];
+        hPrev = statesIn[(o - d) * n + s];
       }
       let decay = exp(dt * a);
-      dh += dyv * xdblBc[row + sizes.cColumn + s];
+      dh += dyv * loadC(row, c, s);
       dA += dh * dt * decay * hPrev;
 
+      let dC = dyv * statesIn[o * n + s];
+      let dB = dh * dt * u[o];
       // Channel 0 starts the sums over channels.
-      let dC = dyv * statesBc[o * n + s];
-      let dB = dh * dt * uBc[o];
-      if (c == 0u) {
-        dXdbl[row + sizes.cColumn + s] = dC;
-        dXdbl[row + sizes.bColumn + s] = dB;
+      if (sizes.variableC != 0u) {
+        if (c == 0u) {
+          dXdbl[row + sizes.cColumn + s] = dC;
+        } else {
+          dXdbl[row + sizes.cColumn + s] += dC;
+        }
       } else {
-        dXdbl[row + sizes.cColumn + s] += dC;
-        dXdbl[row + sizes.bColumn + s] += dB;
+        dCFixed += dC;
+      }
+      if (sizes.variableB != 0u) {
+        if (c == 0u) {
+          dXdbl[row + sizes.bColumn + s] = dB;
+        } else {
+          dXdbl[row + sizes.bColumn + s] += dB;
+        }
+      } else {
+        dBFixed += dB;
       }
       dh *= decay;
     }
     // A = −exp(A_log), so ∂A/∂A_log = A.
-    dALogPartial[(bi * d + c) * n + s] = dA * a;
+    let at = (bi * d + c) * n + s;
+    paramPartial[at] = dA * a;
+    paramPartial[block + at] = dBFixed;
+    paramPartial[2u * block + at] = dCFixed;
   }
 }

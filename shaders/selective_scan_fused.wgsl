@@ -10,6 +10,13 @@
 //   h_t = exp(Δ_t A) ⊙ h_{t−1} + Δ_t B_t u_t          (Euler step for B, as the reference)
 //   out_t = (C_t · h_t + D ⊙ u_t) ⊙ SiLU(z_t)
 //
+// The ablations of the model switch parts off through the uniforms:
+//   variableDelta = 0: Δ = softplus(deltaBias), one value per channel; deltaRaw is not read
+//   softplus = 0:      Δ = deltaRaw_t + deltaBias
+//   variableB = 0:     B is a (d, n) parameter at bOffset, the same at every step (LTI);
+//   variableC = 0:     likewise for C at cOffset
+//   gate:              1: ⊙ SiLU(z_t) as above; 2: ⊙ z_t (H3's q gate); 0: no gate, z is not read
+//
 // Parallel scan. Each workgroup takes one batch row and CHANNELS channels; its
 // WG invocations form CHANNELS × LANES, with the channel varying fastest so that
 // neighbouring invocations read neighbouring floats. Time runs in chunks of
@@ -35,20 +42,22 @@
 //   u, deltaRaw, z, out, deltaOut, dout         (b, l, d)
 //   xdbl, dXdbl  (b, l, rowStride): x_proj's output rows [Δ low rank | B | C];
 //                B_t[s] sits at column bColumn + s and C_t[s] at cColumn + s
-//   A_log (d, n), D (d), deltaBias (d): at float offsets of the parameter buffer,
-//                and their gradients at offsets of the gradient buffer
+//                when they are input-dependent
+//   A_log (d, n), D (d), deltaBias (d), fixed B and C (d, n): at float offsets
+//                of the parameter buffer, and their gradients at offsets of the
+//                gradient buffer
 //   tokenGrads   du, dDelta (of deltaRaw) and dz, each (b, l, d), at offsets
 //   workspace    at offsets:
 //                  states     (b, chunks, d, n)  h at the start of each chunk
 //                  y          (b, l, d)          C_t · h_t + D u_t, before the gate
 //                  bcPartial  (groups, b, l, 2n) per channel group: [∂L/∂B | ∂L/∂C]
-//                  param      (b, d, n + 2)      per batch row: [∂L/∂A_log | ∂L/∂D | ∂L/∂deltaBias]
-//   with groups = ⌈d / CHANNELS⌉ and chunks = ⌈l / CHUNK⌉.
+//                  param      (b, d, P)          per batch row: [∂L/∂A_log | ∂L/∂D | ∂L/∂deltaBias
+//                                                 | ∂L/∂B if B is fixed | ∂L/∂C if C is fixed]
+//   with groups = ⌈d / CHANNELS⌉, chunks = ⌈l / CHUNK⌉ and P = paramWidth() ≤ 3n + 2.
 //
 // Every entry point binds at most eight storage buffers, the WebGPU default of
-// maxStorageBuffersPerShaderStage. Leaves out: input-independent (LTI) B or C,
-// running without softplus, D, deltaBias or the gate, and a carried-in initial
-// state. NOTE: chunks run one after another inside a workgroup, so a single
+// maxStorageBuffersPerShaderStage. Leaves out: running without D or deltaBias,
+// and a carried-in initial state. NOTE: chunks run one after another inside a workgroup, so a single
 // sequence gets only ⌈d / CHANNELS⌉ workgroups. Filling a large GPU at small
 // d_inner would need a second level of scan across workgroups.
 
@@ -76,7 +85,15 @@ struct Sizes {
   gradALogOffset: u32,
   gradDOffset: u32,
   gradDeltaBiasOffset: u32,
-  pad1: u32,
+  gate: u32,
+  variableDelta: u32,
+  variableB: u32,
+  variableC: u32,
+  softplus: u32,
+  bOffset: u32,
+  cOffset: u32,
+  gradBOffset: u32,
+  gradCOffset: u32,
 }
 
 @group(0) @binding(0) var<uniform> sizes: Sizes;
@@ -151,6 +168,49 @@ fn siluGrad(v: f32) -> f32 {
   return s * (1.0 + v * (1.0 - s));
 }
 
+// The gate's factor: SiLU(z) when sizes.gate is 1, z when it is 2.
+fn gateOf(v: f32) -> f32 {
+  if (sizes.gate == 2u) {
+    return v;
+  }
+  return silu(v);
+}
+
+fn gateGrad(v: f32) -> f32 {
+  if (sizes.gate == 2u) {
+    return 1.0;
+  }
+  return siluGrad(v);
+}
+
+// Δ before softplus: deltaRaw at token offset o plus the bias, or the bias alone.
+fn rawDelta(o: u32, bias: f32) -> f32 {
+  if (sizes.variableDelta != 0u) {
+    return deltaRaw[o] + bias;
+  }
+  return bias;
+}
+
+fn deltaOf(raw: f32) -> f32 {
+  if (sizes.softplus != 0u) {
+    return softplus(raw);
+  }
+  return raw;
+}
+
+// ∂Δ/∂raw: σ(raw) with softplus, also above the threshold as in the CPU reference; 1 without.
+fn deltaGrad(raw: f32) -> f32 {
+  if (sizes.softplus != 0u) {
+    return sigmoid(raw);
+  }
+  return 1.0;
+}
+
+// Floats per (batch row, channel) of the workspace's param part.
+fn paramWidth() -> u32 {
+  return sizes.n * (3u - sizes.variableB - sizes.variableC) + 2u;
+}
+
 // A = −exp(A_log) for states 4g .. 4g + 3 of channel c; 0 past n, which makes
 // those states' decay exp(0) = 1 and, with B = C = 0 there, keeps them at zero.
 fn loadA(c: u32, g: u32) -> vec4f {
@@ -177,6 +237,35 @@ fn loadColumns(bi: u32, t: u32, column: u32, g: u32) -> vec4f {
     }
   }
   return v;
+}
+
+// States 4g .. 4g + 3 of channel c of a fixed (d, n) parameter at `offset`; zero past n or past d.
+fn loadFixed(offset: u32, c: u32, g: u32) -> vec4f {
+  var v = vec4f(0.0);
+  if (c >= sizes.d) {
+    return v;
+  }
+  for (var j = 0u; j < 4u; j++) {
+    if (4u * g + j < sizes.n) {
+      v[j] = params[offset + c * sizes.n + 4u * g + j];
+    }
+  }
+  return v;
+}
+
+// B_t of states 4g .. 4g + 3 for channel c: from the xdbl row of step t, or fixed.
+fn loadB(bi: u32, t: u32, c: u32, g: u32) -> vec4f {
+  if (sizes.variableB != 0u) {
+    return loadColumns(bi, t, sizes.bColumn, g);
+  }
+  return loadFixed(sizes.bOffset, c, g);
+}
+
+fn loadC(bi: u32, t: u32, c: u32, g: u32) -> vec4f {
+  if (sizes.variableC != 0u) {
+    return loadColumns(bi, t, sizes.cColumn, g);
+  }
+  return loadFixed(sizes.cOffset, c, g);
 }
 
 fn stateIndex(bi: u32, chunk: u32, c: u32, s: u32) -> u32 {
@@ -304,7 +393,7 @@ fn selective_scan_fused_forward(
       y[k] = 0.0;
       if (inRange && t < sizes.l) {
         let o = (bi * sizes.l + t) * sizes.d + c;
-        dt[k] = softplus(deltaRaw[o] + bias);
+        dt[k] = deltaOf(rawDelta(o, bias));
         uv[k] = u[o];
       }
     }
@@ -323,7 +412,7 @@ fn selective_scan_fused_forward(
       var sumB = vec4f(0.0);
       for (var k = 0u; k < ITEMS; k++) {
         decay[k] = exp(dt[k] * a[g]);
-        drive[k] = dt[k] * uv[k] * loadColumns(bi, t0 + k, sizes.bColumn, g);
+        drive[k] = dt[k] * uv[k] * loadB(bi, t0 + k, c, g);
         sumB = decay[k] * sumB + drive[k];
         prodA *= decay[k];
       }
@@ -339,7 +428,7 @@ fn selective_scan_fused_forward(
       carry[g] = scanB[(LANES - 1u) * CHANNELS + ci];
       for (var k = 0u; k < ITEMS; k++) {
         h = decay[k] * h + drive[k];
-        y[k] += dot(loadColumns(bi, t0 + k, sizes.cColumn, g), h);
+        y[k] += dot(loadC(bi, t0 + k, c, g), h);
       }
     }
 
@@ -349,7 +438,11 @@ fn selective_scan_fused_forward(
         let o = (bi * sizes.l + t) * sizes.d + c;
         let yFull = y[k] + skip * uv[k];
         workspace[sizes.yOffset + o] = yFull;
-        out[o] = yFull * silu(z[o]);
+        if (sizes.gate == 0u) {
+          out[o] = yFull;
+        } else {
+          out[o] = yFull * gateOf(z[o]);
+        }
         if (sizes.writeDelta != 0u) {
           deltaOut[o] = dt[k];
         }
@@ -390,9 +483,11 @@ fn selective_scan_fused_backward(
     }
   }
 
-  // Per state group: q carried in from the next chunk, and Σ ∂L/∂A.
+  // Per state group: q carried in from the next chunk, Σ ∂L/∂A, and Σ ∂L/∂B and Σ ∂L/∂C where they are fixed.
   var qCarry: array<vec4f, MAX_GROUPS>;
   var dA: array<vec4f, MAX_GROUPS>;
+  var dBFixed: array<vec4f, MAX_GROUPS>;
+  var dCFixed: array<vec4f, MAX_GROUPS>;
   var dSkip = 0.0;
   var dBias = 0.0;
 
@@ -412,7 +507,7 @@ fn selective_scan_fused_backward(
     let chunk = sizes.chunks - 1u - step;
     let t0 = chunk * CHUNK + tj * ITEMS;
 
-    // Through the gate, with y as forward stored it: out = y · SiLU(z).
+    // Through the gate, with y as forward stored it: out = y · SiLU(z), y · z, or y without a gate.
     for (var k = 0u; k < ITEMS; k++) {
       let t = t0 + k;
       raw[k] = 0.0;
@@ -421,13 +516,17 @@ fn selective_scan_fused_backward(
       dy[k] = 0.0;
       if (inRange && t < sizes.l) {
         let o = (bi * sizes.l + t) * sizes.d + c;
-        raw[k] = deltaRaw[o] + bias;
-        dt[k] = softplus(raw[k]);
+        raw[k] = rawDelta(o, bias);
+        dt[k] = deltaOf(raw[k]);
         uv[k] = u[o];
-        let zv = z[o];
         let grad = dout[o];
-        tokenGrads[sizes.dzOffset + o] = grad * workspace[sizes.yOffset + o] * siluGrad(zv);
-        dy[k] = grad * silu(zv);
+        if (sizes.gate == 0u) {
+          dy[k] = grad;
+        } else {
+          let zv = z[o];
+          tokenGrads[sizes.dzOffset + o] = grad * workspace[sizes.yOffset + o] * gateGrad(zv);
+          dy[k] = grad * gateOf(zv);
+        }
       }
       du[k] = dy[k] * skip;
       dDt[k] = 0.0;
@@ -448,7 +547,7 @@ fn selective_scan_fused_backward(
       var sumB = vec4f(0.0);
       for (var k = 0u; k < ITEMS; k++) {
         decay[k] = exp(dt[k] * a[g]);
-        drive[k] = dt[k] * uv[k] * loadColumns(bi, t0 + k, sizes.bColumn, g);
+        drive[k] = dt[k] * uv[k] * loadB(bi, t0 + k, c, g);
         sumB = decay[k] * sumB + drive[k];
         prodA *= decay[k];
       }
@@ -471,7 +570,7 @@ fn selective_scan_fused_backward(
       var sumQ = vec4f(0.0);
       for (var back = 0u; back < ITEMS; back++) {
         let k = ITEMS - 1u - back;
-        sumQ = decay[k] * (dy[k] * loadColumns(bi, t0 + k, sizes.cColumn, g) + sumQ);
+        sumQ = decay[k] * (dy[k] * loadC(bi, t0 + k, c, g) + sumQ);
         prodA *= decay[k];
       }
       if (tj == LANES - 1u) {
@@ -488,8 +587,8 @@ fn selective_scan_fused_backward(
 
       for (var back = 0u; back < ITEMS; back++) {
         let k = ITEMS - 1u - back;
-        let bv = loadColumns(bi, t0 + k, sizes.bColumn, g);
-        let dh = dy[k] * loadColumns(bi, t0 + k, sizes.cColumn, g) + q;
+        let bv = loadB(bi, t0 + k, c, g);
+        let dh = dy[k] * loadC(bi, t0 + k, c, g) + q;
         var hPrev = hIn;
         if (k > 0u) {
           hPrev = h[k - 1u];
@@ -501,11 +600,20 @@ fn selective_scan_fused_backward(
         dB[k] = dh * dt[k] * uv[k];
         dC[k] = dy[k] * h[k];
         q = decay[k] * dh;
+        // Fixed B and C sum their gradients over steps here instead of over channels below.
+        if (sizes.variableB == 0u) {
+          dBFixed[g] += dB[k];
+        }
+        if (sizes.variableC == 0u) {
+          dCFixed[g] += dC[k];
+        }
       }
 
-      for (var k = 0u; k < ITEMS; k++) {
-        let t = t0 + k;
-        writeStepGrads(lane, ci, tj, dB[k], dC[k], sizes.bcOffset + ((group * sizes.b + bi) * sizes.l + t) * n2, t, g);
+      if (sizes.variableB != 0u || sizes.variableC != 0u) {
+        for (var k = 0u; k < ITEMS; k++) {
+          let t = t0 + k;
+          writeStepGrads(lane, ci, tj, dB[k], dC[k], sizes.bcOffset + ((group * sizes.b + bi) * sizes.l + t) * n2, t, g);
+        }
       }
     }
 
@@ -513,8 +621,7 @@ fn selective_scan_fused_backward(
       let t = t0 + k;
       if (inRange && t < sizes.l) {
         let o = (bi * sizes.l + t) * sizes.d + c;
-        // d softplus(raw) / d raw = σ(raw), also above the threshold, as in the CPU reference.
-        let dRaw = dDt[k] * sigmoid(raw[k]);
+        let dRaw = dDt[k] * deltaGrad(raw[k]);
         tokenGrads[sizes.duOffset + o] = du[k];
         tokenGrads[sizes.dDeltaOffset + o] = dRaw;
         dBias += dRaw;
@@ -523,27 +630,46 @@ fn selective_scan_fused_backward(
   }
 
   // Per-channel sums over the lanes; A = −exp(A_log), so ∂A/∂A_log = A.
-  let paramRow = sizes.paramOffset + (bi * sizes.d + c) * (sizes.n + 2u);
+  let paramRow = sizes.paramOffset + (bi * sizes.d + c) * paramWidth();
   for (var g = 0u; g < stateGroups; g++) {
-    let total = sumLanes(tj, ci, dA[g] * a[g]);
-    if (tj == 0u && inRange) {
-      for (var j = 0u; j < 4u; j++) {
-        if (4u * g + j < sizes.n) {
-          workspace[paramRow + 4u * g + j] = total[j];
-        }
-      }
-    }
+    writeParamGroup(tj, ci, inRange, paramRow, g, dA[g] * a[g]);
   }
   let sums = sumLanes(tj, ci, vec4f(dSkip, dBias, 0.0, 0.0));
   if (tj == 0u && inRange) {
     workspace[paramRow + sizes.n] = sums.x;
     workspace[paramRow + sizes.n + 1u] = sums.y;
   }
+  var fixedColumn = paramRow + sizes.n + 2u;
+  if (sizes.variableB == 0u) {
+    for (var g = 0u; g < stateGroups; g++) {
+      writeParamGroup(tj, ci, inRange, fixedColumn, g, dBFixed[g]);
+    }
+    fixedColumn += sizes.n;
+  }
+  if (sizes.variableC == 0u) {
+    for (var g = 0u; g < stateGroups; g++) {
+      writeParamGroup(tj, ci, inRange, fixedColumn, g, dCFixed[g]);
+    }
+  }
+}
+
+// Sums one channel's values of states 4g .. 4g + 3 over its lanes and writes
+// them to the workspace from float `start`. Every invocation must call it.
+fn writeParamGroup(tj: u32, ci: u32, inRange: bool, start: u32, g: u32, value: vec4f) {
+  let total = sumLanes(tj, ci, value);
+  if (tj == 0u && inRange) {
+    for (var j = 0u; j < 4u; j++) {
+      if (4u * g + j < sizes.n) {
+        workspace[start + 4u * g + j] = total[j];
+      }
+    }
+  }
 }
 
 // One invocation per output: the first b · l · 2n invocations overwrite the B
-// and C columns of dXdbl with the sum of the channel groups' partials; the next
-// d · (n + 2) add the batch rows' sums to the gradients of A_log, D and deltaBias.
+// and C columns of dXdbl with the sum of the channel groups' partials, where B
+// and C are input-dependent; the next d · paramWidth() add the batch rows' sums
+// to the gradients of A_log, D, deltaBias and the fixed B and C.
 @compute @workgroup_size(WG)
 fn selective_scan_fused_reduce(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = gid.x + gid.y * nwg.x * WG;
@@ -553,6 +679,9 @@ fn selective_scan_fused_reduce(@builtin(global_invocation_id) gid: vec3u, @built
   if (i < bcCount) {
     let r = i / n2;
     let j = i % n2;
+    if ((j < sizes.n && sizes.variableB == 0u) || (j >= sizes.n && sizes.variableC == 0u)) {
+      return;
+    }
     var total = 0.0;
     for (var g = 0u; g < sizes.groups; g++) {
       total += partials[sizes.bcOffset + (g * tokens + r) * n2 + j];
@@ -566,7 +695,7 @@ fn selective_scan_fused_reduce(@builtin(global_invocation_id) gid: vec3u, @built
   }
 
   let p = i - bcCount;
-  let width = sizes.n + 2u;
+  let width = paramWidth();
   if (p >= sizes.d * width) {
     return;
   }
@@ -580,7 +709,15 @@ fn selective_scan_fused_reduce(@builtin(global_invocation_id) gid: vec3u, @built
     grads[sizes.gradALogOffset + c * sizes.n + j] += total;
   } else if (j == sizes.n) {
     grads[sizes.gradDOffset + c] += total;
-  } else {
+  } else if (j == sizes.n + 1u) {
     grads[sizes.gradDeltaBiasOffset + c] += total;
+  } else {
+    // The fixed parts follow in the order B, C; the first is B only when B is fixed.
+    let s = (j - sizes.n - 2u) % sizes.n;
+    if (j < 2u * sizes.n + 2u && sizes.variableB == 0u) {
+      grads[sizes.gradBOffset + c * sizes.n + s] += total;
+    } else {
+      grads[sizes.gradCOffset + c * sizes.n + s] += total;
+    }
   }
 }

@@ -62,6 +62,8 @@ const KERNELS = {
   memory_copy: { file: 'memory_copy', bindings: [U, RW, R] },
   silu_gate_forward: { file: 'silu_gate', bindings: [U, RW, R, R] },
   silu_gate_backward: { file: 'silu_gate', bindings: [U, RW, RW, R, R, R] },
+  silu_forward: { file: 'silu_gate', bindings: [U, RW, R] },
+  silu_backward: { file: 'silu_gate', bindings: [U, RW, R, R] },
   cross_entropy_forward_backward: { file: 'cross_entropy', bindings: [U, U, RW, RW, RW, R, R, R] },
   reduce_rows: { file: 'reduce', bindings: [U, RW, R, R] },
   sum_of_squares_partial: { file: 'reduce', bindings: [U, RW, R] },

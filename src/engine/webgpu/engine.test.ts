@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { resolveConfig, type TrainConfig } from '../../model/config';
+import { resolveConfig, type MambaConfig, type ResolvedConfig, type TrainConfig } from '../../model/config';
 import { MambaModel } from '../../model/mamba';
 import { buildLayout, initParams } from '../../model/params';
 import { Rng } from '../../model/random';
@@ -27,9 +27,11 @@ afterEach(() => {
   for (const engine of engines.splice(0)) engine.dispose();
 });
 
-async function createGpuEngine(params: Float32Array, onDeviceError?: (message: string) => void, options?: WebGpuEngineOptions) {
+async function createGpuEngine(
+  params: Float32Array, onDeviceError?: (message: string) => void, options?: WebGpuEngineOptions, model: ResolvedConfig = config,
+) {
   const { device, adapterName } = await requestNodeDevice();
-  const engine = await WebGpuEngine.create(device, adapterName, config, train, params, onDeviceError, options);
+  const engine = await WebGpuEngine.create(device, adapterName, model, train, params, onDeviceError, options);
   engines.push(engine);
   return { engine, device };
 }
@@ -181,5 +183,59 @@ describe('WebGPU engine', () => {
     // Losing the device on purpose is not an error.
     expect(messages).toEqual([]);
     await expect(engine.readParams()).rejects.toThrow(/disposed/);
+  });
+});
+
+/** Every ablation of the model, and combinations that take other paths through the engine. */
+const ABLATIONS: [string, Partial<MambaConfig>][] = [
+  ['fixed Δ', { selective_delta: false }],
+  ['fixed B', { selective_B: false }],
+  ['fixed C', { selective_C: false }],
+  ['only Δ selective', { selective_B: false, selective_C: false }],
+  ['LTI S4D layer', { selective_delta: false, selective_B: false, selective_C: false }],
+  ['no gate', { block: 'no-gate' }],
+  ['no conv', { use_conv: false }],
+  ['no softplus', { delta_softplus: false }],
+  ['random A', { a_init: 'random' }],
+  ['H3 block', { block: 'h3' }],
+  ['LTI H3 block without conv', { block: 'h3', use_conv: false, selective_delta: false, selective_B: false, selective_C: false }],
+];
+
+describe('WebGPU engine ablations', () => {
+  for (const [name, ablation] of ABLATIONS) {
+    for (const scan of ['fused', 'simple'] as const) {
+      it(`${scan} engine matches CPU with ${name}`, async () => {
+        const model = resolveConfig({ ...config, ...ablation });
+        const params = initParams(model, buildLayout(model), 13);
+        const cpu = new CpuEngine(model, train, params);
+        const { engine: gpu } = await createGpuEngine(params, undefined, { scan }, model);
+        const rng = new Rng(505);
+        for (let step = 1; step <= 4; step++) {
+          const batch = makeBatch(rng);
+          cpu.step(batch, step, train.learning_rate);
+          gpu.step(batch, step, train.learning_rate);
+          expectClose(`loss at step ${step}`, [(await gpu.readMetrics()).loss], [(await cpu.readMetrics()).loss]);
+        }
+        const wantParams = await cpu.readParams();
+        const gotParams = await gpu.readParams();
+        for (const e of gpu.layout.entries) {
+          expectClose(e.name, gotParams.subarray(e.offset, e.offset + e.size), wantParams.subarray(e.offset, e.offset + e.size));
+        }
+      });
+    }
+  }
+
+  it('engine probe matches CPU with H3 and fixed B', async () => {
+    const model = resolveConfig({ ...config, block: 'h3', selective_B: false, delta_softplus: false });
+    const params = initParams(model, buildLayout(model), 17);
+    const cpu = new CpuEngine(model, train, params);
+    const { engine: gpu } = await createGpuEngine(params, undefined, {}, model);
+    const tokens = randomIds(new Rng(606), 6, model.vocab_size);
+    const want = await cpu.probe(tokens);
+    const got = await gpu.probe(tokens);
+    for (let i = 0; i < model.n_layer; i++) {
+      expectClose(`layer ${i} delta`, got.delta[i], want.delta[i]);
+      expectClose(`layer ${i} states`, got.states[i], want.states[i]);
+    }
   });
 });

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as fused from './fusedScan';
 import * as gpuOps from './kernels';
-import { makeScanCase, paramGradParts, splitBC, uploadScanCase, type ScanCase } from './scanTesting';
-import { expectClose, openGpu, randomArray, runAndRead, type GpuFixture } from './testing';
-import { Rng } from '../../model/random';
+import { expectScanGrads, makeScanCase, SCAN_VARIANTS, uploadScanCase, type ScanCase } from './scanTesting';
+import { expectClose, openGpu, runAndRead, type GpuFixture } from './testing';
 
 let gpu: GpuFixture;
 beforeAll(async () => {
@@ -54,13 +53,13 @@ async function checkBackward(sc: ScanCase, limits: fused.ScanLimits = gpu.device
   const { b, l, d } = sc.shape;
   const tokens = b * l * d;
   const plan = fused.planFusedScan(limits, sc.shape);
-  const { inputs, grads, dout } = uploadScanCase(ctx, sc);
+  const { inputs, grads, dout, dXdbl } = uploadScanCase(ctx, sc);
   const out = ctx.createStorage('test: out', tokens);
   const workspace = ctx.createStorage('test: workspace', plan.workspace.total);
   const tokenGrads = ctx.createStorage('test: token grads', fused.fusedScanTokenGradFloats(sc.shape));
-  const dXdbl = ctx.upload('test: dXdbl', randomArray(new Rng(1), b * l * sc.shape.rowStride));
   const g: fused.FusedScanGradTensors = {
     ...fused.fusedScanTokenGrads(tokenGrads, sc.shape), dXdbl, A_log: grads.A_log, D: grads.D, deltaBias: grads.deltaBias,
+    B: grads.B, C: grads.C,
   };
   const commands = [
     await fused.selectiveScanFusedForward(ctx, out, null, workspace, inputs, sc.shape, plan),
@@ -70,17 +69,10 @@ async function checkBackward(sc: ScanCase, limits: fused.ScanLimits = gpu.device
     tokenGrads: [tokenGrads, 3 * tokens], dXdbl: [dXdbl, b * l * sc.shape.rowStride], grads: [grads.buffer, sc.params.length],
   });
 
-  expectClose('dz', got.tokenGrads.subarray(2 * tokens), sc.want.dz);
-  expectClose('du', got.tokenGrads.subarray(0, tokens), sc.want.du);
-  expectClose('dDelta', got.tokenGrads.subarray(tokens, 2 * tokens), sc.want.dDelta);
-  const { dB, dC } = splitBC(sc, got.dXdbl);
-  expectClose('dB', dB, sc.want.dB);
-  expectClose('dC', dC, sc.want.dC);
-  const gotParams = paramGradParts(sc, got.grads);
-  const wantParams = paramGradParts(sc, sc.want.grads);
-  expectClose('dA_log', gotParams.A_log, wantParams.A_log);
-  expectClose('dD', gotParams.D, wantParams.D);
-  expectClose('dDeltaBias', gotParams.deltaBias, wantParams.deltaBias);
+  expectScanGrads(sc, {
+    du: got.tokenGrads.subarray(0, tokens), dDelta: got.tokenGrads.subarray(tokens, 2 * tokens), dz: got.tokenGrads.subarray(2 * tokens),
+    dXdbl: got.dXdbl, grads: got.grads,
+  });
 }
 
 /**
@@ -138,6 +130,26 @@ describe('fused selective scan', () => {
     });
   }
 
+  for (const [name, variant] of SCAN_VARIANTS) {
+    it(`fused scan with ${name}`, async () => {
+      // 16 invocations give 8 channels 2 lanes of 16 steps: 37 steps make 2 chunks, the last one short,
+      // 5 channels leave the group partly empty, and d_state 6 makes a partial group of 4 states.
+      const sc = makeScanCase(75, 2, 37, 5, 6, variant);
+      const limits = { ...MINIMUM_LIMITS, maxComputeInvocationsPerWorkgroup: 16 };
+      const plan = fused.planFusedScan(limits, sc.shape);
+      expect([plan.workgroupSize, plan.chunks, plan.groups]).toEqual([16, 2, 1]);
+      await checkForward(sc);
+      await checkBackward(sc, limits);
+    });
+  }
+
+  it('fused scan plan checks fixed B and C', () => {
+    const shape = makeScanCase(76, 1, 4, 2, 3, { variableB: false }).shape;
+    const plan = fused.planFusedScan(gpu.device.limits, { ...shape, variableB: true });
+    expect(plan.paramWidth).toBe(5);
+    expect(fused.planFusedScan(gpu.device.limits, shape).paramWidth).toBe(8);
+  });
+
   it('fused scan backward over channel groups', async () => {
     // d_state 64 puts 64 channels in a workgroup, so 67 channels make two groups, one nearly empty.
     await checkBackward(makeScanCase(70, 2, 70, 67, 64));
@@ -169,7 +181,7 @@ describe('fused selective scan', () => {
     const got = await runAndRead(ctx, [
       await fused.selectiveScanFusedForward(ctx, fusedOut, null, workspace, inputs, sc.shape, plan),
       await gpuOps.selectiveScanForward(ctx, yPre, delta, states, inputs, sc.shape),
-      await gpuOps.siluGateForward(ctx, sequentialOut, yPre, inputs.z, tokens),
+      await gpuOps.siluGateForward(ctx, sequentialOut, yPre, sc.variant.gate === 'none' ? yPre : ctx.upload('test: z', sc.z), tokens),
     ], {
       fusedOut: [fusedOut, tokens], sequentialOut: [sequentialOut, tokens], states: [states, tokens * n],
       workspace: [workspace, plan.workspace.total],

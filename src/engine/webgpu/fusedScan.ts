@@ -8,14 +8,27 @@
  * start of each chunk of at least d_state steps, never every h_t. The backward
  * pass recomputes the states of one chunk at a time from it.
  */
+import type { Activation } from '../../model/ops';
 import { spreadGroups, tensorOf, type Dispatch, type GpuContext, type Tensor, type TensorArg } from './context';
 import {
-  makeDispatch, sameBuffer, SCAN_MAX_STATE, type CallOptions, type ScanShape, type ScanTensors,
+  makeDispatch, sameBuffer, SCAN_MAX_STATE, scanParamOffsets, scanSwitches, type CallOptions, type ScanShape, type ScanTensors,
 } from './kernels';
 
 /** Inputs of the fused scan: those of the simple scan and the gate z (b, l, d). */
 export interface FusedScanTensors extends ScanTensors {
-  z: GPUBuffer;
+  /** The gate; null leaves the output ungated (the 'no-gate' block). */
+  z: GPUBuffer | null;
+  /** out = y ⊙ SiLU(z) ('silu', the default) or y ⊙ z ('identity', H3's q gate). */
+  gate?: Activation;
+}
+
+/**
+ * Floats per (batch row, channel) of the workspace's param part: ∂L/∂A_log (n),
+ * ∂L/∂D, ∂L/∂deltaBias, then ∂L/∂B and ∂L/∂C (n each) where they are fixed.
+ */
+export function scanParamWidth(dims: ScanShape | Pick<ScanShape, 'n'>): number {
+  const switches = scanSwitches(dims as ScanShape);
+  return dims.n * (3 - switches.variableB - switches.variableC) + 2;
 }
 
 /** The device limits that size the fused scan. */
@@ -35,7 +48,7 @@ export interface ScanWorkspaceLayout {
   y: number;
   /** (groups, b, l, 2n): ∂L/∂B and ∂L/∂C summed over each channel group, written by backward. */
   bcPartial: number;
-  /** (b, d, n + 2): ∂L/∂A_log, ∂L/∂D and ∂L/∂deltaBias of each batch row, written by backward. */
+  /** (b, d, scanParamWidth): ∂L/∂A_log, ∂L/∂D, ∂L/∂deltaBias and of fixed B and C, per batch row, written by backward. */
   param: number;
   total: number;
 }
@@ -57,6 +70,8 @@ export interface FusedScanPlan {
   groups: number;
   /** Workgroup memory of one workgroup in bytes. */
   workgroupBytes: number;
+  /** scanParamWidth of the shape that the plan was made for. */
+  paramWidth: number;
   workspace: ScanWorkspaceLayout;
 }
 
@@ -103,7 +118,9 @@ function checkSize(name: string, value: number, max = Number.MAX_SAFE_INTEGER): 
  *   get fewer, down to MIN_ITEMS, but enough to make a chunk at least d_state
  *   steps long, so that the chunk states take no more floats than (b, l, d).
  */
-export function planFusedScan(limits: ScanLimits, dims: Pick<ScanShape, 'b' | 'l' | 'd' | 'n'>): FusedScanPlan {
+export function planFusedScan(
+  limits: ScanLimits, dims: Pick<ScanShape, 'b' | 'l' | 'd' | 'n' | 'variableB' | 'variableC'>,
+): FusedScanPlan {
   const { b, l, d, n } = dims;
   checkSize('b', b);
   checkSize('l', l);
@@ -135,26 +152,38 @@ export function planFusedScan(limits: ScanLimits, dims: Pick<ScanShape, 'b' | 'l
   const y = states + b * chunks * d * n;
   const bcPartial = y + b * l * d;
   const param = bcPartial + groups * b * l * 2 * n;
-  const total = param + b * d * (n + 2);
+  const paramWidth = scanParamWidth(dims as ScanShape);
+  const total = param + b * d * paramWidth;
   return {
     workgroupSize, channels, lanes, items, chunk, chunks, groups,
     workgroupBytes: workgroupSize * BYTES_PER_INVOCATION,
+    paramWidth,
     workspace: { states, y, bcPartial, param, total },
   };
 }
 
-/** Gradients of the fused scan. du, dDelta and dz are overwritten; the parameter gradients accumulate. */
+/**
+ * Gradients of the fused scan. du, dDelta and dz are overwritten (dz only with a
+ * gate); the parameter gradients accumulate.
+ */
 export interface FusedScanGradTensors {
   /** du, dDelta (of Δ before bias and softplus) and dz, each (b, l, d), in one buffer. */
   du: Tensor;
   dDelta: Tensor;
   dz: Tensor;
-  /** Receives ∂L/∂B and ∂L/∂C in the B and C columns of its (b, l, rowStride) rows, overwriting them. */
+  /**
+   * Receives ∂L/∂B and ∂L/∂C in the B and C columns of its (b, l, rowStride)
+   * rows where they are input-dependent, overwriting them.
+   */
   dXdbl: GPUBuffer;
-  /** Gradients of A_log, D and deltaBias, in one buffer. */
+  /** Gradients of A_log, D, deltaBias and the fixed B and C, in one buffer. */
   A_log: TensorArg;
   D: TensorArg;
   deltaBias: TensorArg;
+  /** Needed when B is fixed. */
+  B?: TensorArg;
+  /** Needed when C is fixed. */
+  C?: TensorArg;
 }
 
 /** Floats of a buffer that contains du, dDelta and dz one after another, as fusedScanTokenGrads lays them out. */
@@ -175,28 +204,38 @@ interface GradOffsets {
   aLog: number;
   D: number;
   deltaBias: number;
+  B: number;
+  C: number;
 }
+
+const NO_GRADS: GradOffsets = { du: 0, dDelta: 0, dz: 0, aLog: 0, D: 0, deltaBias: 0, B: 0, C: 0 };
 
 /** The parts of a plan that the uniforms carry; the materializing scan passes its own for the reduction. */
 type UniformLayout = Pick<FusedScanPlan, 'chunks' | 'groups'> & { workspace: Omit<ScanWorkspaceLayout, 'total'> };
 
-function fusedUniforms(inp: ScanTensors, dims: ScanShape, plan: UniformLayout, writeDelta: boolean, grads: GradOffsets | null) {
-  const aLog = tensorOf(inp.A_log);
-  const D = tensorOf(inp.D);
-  const bias = tensorOf(inp.deltaBias);
-  const params = sameBuffer('A_log, D and dt_proj.bias', [aLog, D, bias]);
+/** Returns the gate uniform of selective_scan_fused.wgsl: 0 none, 1 SiLU, 2 the plain product. */
+function gateMode(inp: FusedScanTensors): number {
+  if (!inp.z) return 0;
+  return inp.gate === 'identity' ? 2 : 1;
+}
+
+function fusedUniforms(inp: FusedScanTensors, dims: ScanShape, plan: UniformLayout, writeDelta: boolean, grads: GradOffsets) {
+  const p = scanParamOffsets(inp, dims);
+  const s = p.switches;
   const { b, l, d, n, rowStride, bColumn, cColumn } = dims;
-  const g = grads ?? { du: 0, dDelta: 0, dz: 0, aLog: 0, D: 0, deltaBias: 0 };
+  const g = grads;
   const ws = plan.workspace;
   const uniforms = [
     b, l, d, n,
     rowStride, bColumn, cColumn, plan.chunks,
-    aLog.offset, D.offset, bias.offset, writeDelta ? 1 : 0,
+    p.aLog, p.D, p.bias, writeDelta ? 1 : 0,
     g.du, g.dDelta, g.dz, plan.groups,
     ws.states, ws.y, ws.bcPartial, ws.param,
-    g.aLog, g.D, g.deltaBias, 0,
+    g.aLog, g.D, g.deltaBias, gateMode(inp),
+    s.variableDelta, s.variableB, s.variableC, s.softplus,
+    p.B, p.C, g.B, g.C,
   ];
-  return { uniforms, params };
+  return { uniforms, params: p.params };
 }
 
 function planConstants(plan: FusedScanPlan): Record<string, number> {
@@ -207,6 +246,14 @@ function checkPlan(plan: FusedScanPlan, dims: ScanShape): void {
   if (plan.chunks !== Math.ceil(dims.l / plan.chunk) || plan.groups !== Math.ceil(dims.d / plan.channels)) {
     throw new Error(`the fused scan plan was made for other sizes than b=${dims.b}, l=${dims.l}, d=${dims.d}: call planFusedScan again`);
   }
+  if (plan.paramWidth !== scanParamWidth(dims)) {
+    throw new Error('the fused scan plan was made for other fixed B and C than this call: call planFusedScan with the call\'s shape');
+  }
+}
+
+/** Returns a buffer to bind where the kernel reads nothing: z without a gate. */
+function unusedInput(inp: FusedScanTensors): GPUBuffer {
+  return inp.u;
 }
 
 /**
@@ -219,12 +266,12 @@ export async function selectiveScanFusedForward(
   dims: ScanShape, plan: FusedScanPlan, options?: CallOptions,
 ): Promise<Dispatch> {
   checkPlan(plan, dims);
-  const { uniforms, params } = fusedUniforms(inp, dims, plan, deltaOut !== null, null);
+  const { uniforms, params } = fusedUniforms(inp, dims, plan, deltaOut !== null, NO_GRADS);
   const site = options?.label ? `${options.label} ` : '';
   // The binding needs a buffer even when Δ is not written.
   const delta = deltaOut ?? ctx.createStorage(`selective_scan_fused_forward: ${site}unused deltaOut`, 1);
   return makeDispatch(ctx, 'selective_scan_fused_forward', options, uniforms,
-    [out, delta, params, inp.u, inp.delta, inp.xdbl, inp.z, workspace],
+    [out, delta, params, inp.u, inp.delta, inp.xdbl, inp.z ?? unusedInput(inp), workspace],
     spreadGroups(ctx.device, dims.b * plan.groups, 'fused scan blocks'), planConstants(plan));
 }
 
@@ -242,34 +289,44 @@ export async function selectiveScanFusedBackward(
   const tokenGrads = sameBuffer('du, dDelta and dz', [g.du, g.dDelta, g.dz]);
   // The gradients of A_log, D and deltaBias are the reduction's; this pass writes only the workspace's partials.
   const { uniforms, params } = fusedUniforms(inp, dims, plan, false, {
-    du: g.du.offset, dDelta: g.dDelta.offset, dz: g.dz.offset, aLog: 0, D: 0, deltaBias: 0,
+    ...NO_GRADS, du: g.du.offset, dDelta: g.dDelta.offset, dz: g.dz.offset,
   });
   return [
     await makeDispatch(ctx, 'selective_scan_fused_backward', options, uniforms,
-      [tokenGrads, dout, params, inp.u, inp.delta, inp.xdbl, inp.z, workspace],
+      [tokenGrads, dout, params, inp.u, inp.delta, inp.xdbl, inp.z ?? unusedInput(inp), workspace],
       spreadGroups(ctx.device, dims.b * plan.groups, 'fused scan blocks'), planConstants(plan)),
     await selectiveScanReduce(ctx, g, workspace, inp, dims, plan, options),
   ];
 }
 
 /**
- * Overwrites the B and C columns of g.dXdbl with the sums of the workspace's
- * bcPartial over its groups, and adds its param part, summed over the batch, to
- * the gradients of A_log, D and deltaBias. Both the fused and the materializing
- * scan end with this pass.
+ * Overwrites the input-dependent B and C columns of g.dXdbl with the sums of the
+ * workspace's bcPartial over its groups. Adds its param part, summed over the
+ * batch, to the gradients of A_log, D, deltaBias and the fixed B and C.
+ * Both the fused and the materializing scan end with this pass.
  */
 export function selectiveScanReduce(
-  ctx: GpuContext, g: Pick<FusedScanGradTensors, 'dXdbl' | 'A_log' | 'D' | 'deltaBias'>, workspace: GPUBuffer,
-  inp: ScanTensors, dims: ScanShape, layout: UniformLayout, options?: CallOptions,
+  ctx: GpuContext, g: Pick<FusedScanGradTensors, 'dXdbl' | 'A_log' | 'D' | 'deltaBias' | 'B' | 'C'>, workspace: GPUBuffer,
+  inp: FusedScanTensors, dims: ScanShape, layout: UniformLayout, options?: CallOptions,
 ): Promise<Dispatch> {
+  const switches = scanSwitches(dims);
+  const fixedGrad = (role: 'B' | 'C', variable: number): Tensor | null => {
+    if (variable) return null;
+    const t = g[role];
+    if (!t) throw new Error(`the scan needs the gradient of ${role} when ${role} is not input-dependent`);
+    return tensorOf(t);
+  };
   const gALog = tensorOf(g.A_log);
   const gD = tensorOf(g.D);
   const gBias = tensorOf(g.deltaBias);
-  const grads = sameBuffer('the gradients of A_log, D and dt_proj.bias', [gALog, gD, gBias]);
+  const gB = fixedGrad('B', switches.variableB);
+  const gC = fixedGrad('C', switches.variableC);
+  const grads = sameBuffer('the gradients of A_log, D, dt_proj.bias and fixed B and C',
+    [gALog, gD, gBias, ...(gB ? [gB] : []), ...(gC ? [gC] : [])]);
   const { uniforms } = fusedUniforms(inp, dims, layout, false, {
-    du: 0, dDelta: 0, dz: 0, aLog: gALog.offset, D: gD.offset, deltaBias: gBias.offset,
+    ...NO_GRADS, aLog: gALog.offset, D: gD.offset, deltaBias: gBias.offset, B: gB?.offset ?? 0, C: gC?.offset ?? 0,
   });
-  const count = dims.b * dims.l * 2 * dims.n + dims.d * (dims.n + 2);
+  const count = dims.b * dims.l * 2 * dims.n + dims.d * scanParamWidth(dims);
   return makeDispatch(ctx, 'selective_scan_fused_reduce', options, uniforms, [g.dXdbl, grads, workspace],
     spreadGroups(ctx.device, Math.ceil(count / REDUCE_WORKGROUP), 'scan gradient sums'), { WG: REDUCE_WORKGROUP });
 }

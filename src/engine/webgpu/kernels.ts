@@ -9,6 +9,7 @@
  * a buffer plus a float offset, which reaches the kernel as a uniform because a
  * weight's row range generally does not start on a 256-byte boundary.
  */
+import type { Activation } from '../../model/ops';
 import {
   grid1d, tensorOf, type Dispatch, type GpuContext, type Kernel, type KernelName, type Tensor,
   type TensorArg, type UniformField,
@@ -56,6 +57,13 @@ export function sameBuffer(tensorNames: string, tensors: Tensor[]): GPUBuffer {
   const buffer = tensors[0].buffer;
   if (tensors.some((t) => t.buffer !== buffer)) throw new Error(`${tensorNames} must be in one buffer`);
   return buffer;
+}
+
+/** Returns the buffer of a tensor that starts at offset 0; throws naming it otherwise. */
+export function wholeBuffer(role: string, t: TensorArg): GPUBuffer {
+  const tensor = tensorOf(t);
+  if (tensor.offset !== 0) throw new Error(`${role} must start at offset 0 of its buffer, not at float ${tensor.offset}`);
+  return tensor.buffer;
 }
 
 /** Returns the smallest power of two that is at least `value`, for value ≥ 1. */
@@ -250,10 +258,13 @@ export async function matmulBackward(
 /** Largest kernel width of the conv1d kernels (MAX_WIDTH in conv1d_silu.wgsl). */
 export const CONV_MAX_WIDTH = 8;
 
-/** pre, u (b, l, d) from x (b, l, d), w (d, 1, k) and bias (d); w and bias share the parameter buffer. */
+/**
+ * pre, u (b, l, d) from x (b, l, d), w (d, 1, k) and bias (d); w and bias share
+ * the parameter buffer. u = SiLU(pre), or u = pre with activation 'identity'.
+ */
 export function conv1dSiluForward(
   ctx: GpuContext, pre: GPUBuffer, u: GPUBuffer, x: GPUBuffer, w: TensorArg, bias: TensorArg,
-  b: number, l: number, d: number, k: number, options?: CallOptions,
+  b: number, l: number, d: number, k: number, activation: Activation = 'silu', options?: CallOptions,
 ): Promise<Dispatch> {
   const weight = tensorOf(w);
   const biasT = tensorOf(bias);
@@ -261,16 +272,17 @@ export function conv1dSiluForward(
   if (k > CONV_MAX_WIDTH) throw new RangeError(`d_conv = ${k} is over the conv1d kernel's limit of ${CONV_MAX_WIDTH}`);
   const wg = workgroupSizeFor(b * d);
   return makeDispatch(ctx, 'conv1d_silu_forward', options, [b, l, d, k, weight.offset, biasT.offset, 0, 0],
-    [pre, u, x, params], grid1d(ctx.device, b * d, wg), { WG: wg });
+    [pre, u, x, params], grid1d(ctx.device, b * d, wg), { WG: wg, SILU: activation === 'silu' ? 1 : 0 });
 }
 
 /**
- * dx overwritten; dw and dbias (in one gradient buffer) accumulate. Creates its
- * buffer of per-sequence partial sums, (b, d, k + 1) floats.
+ * dx overwritten; dw and dbias (in one gradient buffer) accumulate. du is the
+ * gradient of the activation's output. Creates its buffer of per-sequence
+ * partial sums, (b, d, k + 1) floats.
  */
 export async function conv1dSiluBackward(
   ctx: GpuContext, dx: GPUBuffer, dw: TensorArg, dbias: TensorArg, du: GPUBuffer, pre: GPUBuffer, x: GPUBuffer,
-  w: TensorArg, b: number, l: number, d: number, k: number, options?: CallOptions,
+  w: TensorArg, b: number, l: number, d: number, k: number, activation: Activation = 'silu', options?: CallOptions,
 ): Promise<Dispatch[]> {
   if (k > CONV_MAX_WIDTH) throw new RangeError(`d_conv = ${k} is over the conv1d kernel's limit of ${CONV_MAX_WIDTH}`);
   const weight = tensorOf(w);
@@ -283,7 +295,7 @@ export async function conv1dSiluBackward(
   const sumWg = workgroupSizeFor(d * (k + 1));
   return [
     await makeDispatch(ctx, 'conv1d_silu_backward', options, uniforms, [dx, partials, du, pre, x, weight.buffer],
-      grid1d(ctx.device, b * d, walkWg), { WG: walkWg }),
+      grid1d(ctx.device, b * d, walkWg), { WG: walkWg, SILU: activation === 'silu' ? 1 : 0 }),
     await makeDispatch(ctx, 'conv1d_silu_backward_dw', options, [b, l, d, k, dWeight.offset, dBias.offset, 0, 0],
       [grads, partials], grid1d(ctx.device, d * (k + 1), sumWg), { WG: sumWg }),
   ];
@@ -291,21 +303,46 @@ export async function conv1dSiluBackward(
 
 // ---------------------------------------------------------------- selective scan
 
-/** Sizes of one scan, and where B and C sit in the rows of x_proj's output. */
+/**
+ * Sizes of one scan, where B and C sit in the rows of x_proj's output, and
+ * which parts the model's ablations fix. The switches default to the Mamba scan:
+ * input-dependent Δ, B and C, with softplus.
+ */
 export interface ScanShape {
   b: number;
   l: number;
   d: number;
   n: number;
-  /** Floats per token row of xdbl, dt_rank + 2 · d_state in the model. */
+  /** Floats per token row of xdbl, dt_rank + 2 · d_state in the default model. */
   rowStride: number;
-  /** Column of B_t[0] within a row; dt_rank in the model. */
+  /** Column of B_t[0] within a row; dt_rank in the default model. */
   bColumn: number;
-  /** Column of C_t[0] within a row; dt_rank + d_state in the model. */
+  /** Column of C_t[0] within a row; dt_rank + d_state in the default model. */
   cColumn: number;
+  /** Δ from ScanTensors.delta plus the bias when true; from the bias alone when false. */
+  variableDelta?: boolean;
+  /** B from the xdbl rows when true; from the (d, n) parameter ScanTensors.B when false. */
+  variableB?: boolean;
+  /** C from the xdbl rows when true; from the (d, n) parameter ScanTensors.C when false. */
+  variableC?: boolean;
+  /** Δ = softplus(raw) when true; Δ = raw when false. */
+  softplus?: boolean;
 }
 
-/** Scan inputs; A_log, D and deltaBias are tensors of the one parameter buffer. */
+/** Returns the switches of a ScanShape with their defaults filled in, as 0 or 1 for the uniforms. */
+export function scanSwitches(dims: ScanShape) {
+  const flag = (value: boolean | undefined) => (value === false ? 0 : 1);
+  return {
+    variableDelta: flag(dims.variableDelta), variableB: flag(dims.variableB), variableC: flag(dims.variableC),
+    softplus: flag(dims.softplus),
+  };
+}
+
+/**
+ * Scan inputs; A_log, D, deltaBias and the fixed B and C are tensors of the one
+ * parameter buffer. A buffer that the scan does not read (delta with a fixed Δ,
+ * xdbl with fixed B and C) may be any storage buffer, such as u.
+ */
 export interface ScanTensors {
   u: GPUBuffer;
   /** Δ before bias and softplus (b, l, d). */
@@ -315,19 +352,51 @@ export interface ScanTensors {
   A_log: TensorArg;
   D: TensorArg;
   deltaBias: TensorArg;
+  /** B (d, n), needed when the shape's variableB is false. */
+  B?: TensorArg;
+  /** C (d, n), needed when the shape's variableC is false. */
+  C?: TensorArg;
 }
 
 /** Largest d_state of the scan's private arrays (MAX_STATE in selective_scan.wgsl). */
 export const SCAN_MAX_STATE = 64;
 
-function scanUniforms(inp: ScanTensors, dims: ScanShape): { uniforms: UniformField[]; params: GPUBuffer } {
-  if (dims.n > SCAN_MAX_STATE) throw new RangeError(`d_state = ${dims.n} is over the scan's limit of ${SCAN_MAX_STATE}`);
+/**
+ * Returns the float offsets of the scan's parameters and the one buffer that
+ * contains them all. Throws naming a fixed B or C that the shape needs but the
+ * inputs lack.
+ */
+export function scanParamOffsets(inp: ScanTensors, dims: ScanShape) {
+  const switches = scanSwitches(dims);
+  const fixed = (role: 'B' | 'C', variable: number): Tensor | null => {
+    if (variable) return null;
+    const t = inp[role];
+    if (!t) throw new Error(`the scan needs the parameter ${role} (d_inner, d_state) when ${role} is not input-dependent`);
+    return tensorOf(t);
+  };
   const aLog = tensorOf(inp.A_log);
   const D = tensorOf(inp.D);
   const bias = tensorOf(inp.deltaBias);
-  const params = sameBuffer('A_log, D and dt_proj.bias', [aLog, D, bias]);
+  const B = fixed('B', switches.variableB);
+  const C = fixed('C', switches.variableC);
+  const params = sameBuffer('A_log, D, dt_proj.bias and fixed B and C', [aLog, D, bias, ...(B ? [B] : []), ...(C ? [C] : [])]);
+  return { params, aLog: aLog.offset, D: D.offset, bias: bias.offset, B: B?.offset ?? 0, C: C?.offset ?? 0, switches };
+}
+
+function scanUniforms(inp: ScanTensors, dims: ScanShape): { uniforms: UniformField[]; params: GPUBuffer } {
+  if (dims.n > SCAN_MAX_STATE) throw new RangeError(`d_state = ${dims.n} is over the scan's limit of ${SCAN_MAX_STATE}`);
+  const p = scanParamOffsets(inp, dims);
+  const s = p.switches;
   const { b, l, d, n, rowStride, bColumn, cColumn } = dims;
-  return { uniforms: [b, l, d, n, rowStride, bColumn, cColumn, aLog.offset, D.offset, bias.offset, 0, 0], params };
+  return {
+    uniforms: [
+      b, l, d, n,
+      rowStride, bColumn, cColumn, p.aLog,
+      p.D, p.bias, s.variableDelta, s.softplus,
+      s.variableB, s.variableC, p.B, p.C,
+    ],
+    params: p.params,
+  };
 }
 
 /**
@@ -346,12 +415,21 @@ export function selectiveScanForward(
 /** Outputs of the scan's backward pass; every one is overwritten. */
 export interface ScanGradTensors {
   du: GPUBuffer;
-  /** Gradient of Δ before bias and softplus (b, l, d). */
+  /** Gradient of Δ before bias and softplus (b, l, d); with a fixed Δ, of the bias's broadcast. */
   dDelta: GPUBuffer;
-  /** Receives ∂L/∂B and ∂L/∂C in the B and C columns of its (b, l, rowStride) rows. */
+  /** Receives ∂L/∂B and ∂L/∂C in the B and C columns of its (b, l, rowStride) rows, where they are input-dependent. */
   dXdbl: GPUBuffer;
-  /** Per-batch ∂L/∂A_log (b, d, n); reduce over b with reduceRows. */
-  dALogPartial: GPUBuffer;
+  /**
+   * (3, b, d, n) floats: per-batch ∂L/∂A_log, then ∂L/∂B and ∂L/∂C of fixed B
+   * and C, which are zeros where B and C are input-dependent. Reduce block k
+   * over b with reduceRows from offset k · b · d · n.
+   */
+  paramPartial: GPUBuffer;
+}
+
+/** Floats of ScanGradTensors.paramPartial. */
+export function scanParamPartialFloats(dims: Pick<ScanShape, 'b' | 'd' | 'n'>): number {
+  return 3 * dims.b * dims.d * dims.n;
 }
 
 /** Backward of selectiveScanForward given dy, the gradient of its ungated output. */
@@ -364,25 +442,42 @@ export async function selectiveScanBackward(
     await makeDispatch(ctx, 'selective_scan_backward', options, uniforms,
       [g.du, g.dDelta, states, params, inp.u, inp.delta, inp.xdbl, dy], grid1d(ctx.device, dims.b * dims.d, WORKGROUP_SIZE)),
     await makeDispatch(ctx, 'selective_scan_backward_bc', options, uniforms,
-      [g.dXdbl, g.dALogPartial, states, params, inp.u, inp.delta, inp.xdbl, dy], grid1d(ctx.device, dims.b * dims.n, WORKGROUP_SIZE)),
+      [g.dXdbl, g.paramPartial, states, params, inp.u, inp.delta, inp.xdbl, dy], grid1d(ctx.device, dims.b * dims.n, WORKGROUP_SIZE)),
   ];
 }
 
-// ---------------------------------------------------------------- gate
+// ---------------------------------------------------------------- gate and SiLU
 
-/** out = y ⊙ SiLU(z) over count elements. */
+/** out = y ⊙ SiLU(z) over count elements, or y ⊙ z with activation 'identity'. */
 export function siluGateForward(
-  ctx: GpuContext, out: GPUBuffer, y: GPUBuffer, z: GPUBuffer, count: number, options?: CallOptions,
-): Promise<Dispatch> {
-  return makeDispatch(ctx, 'silu_gate_forward', options, [count, 0, 0, 0], [out, y, z], grid1d(ctx.device, count, WORKGROUP_SIZE));
-}
-
-/** dy = dout ⊙ SiLU(z) and dz = dout ⊙ y ⊙ SiLU'(z), both overwritten. */
-export function siluGateBackward(
-  ctx: GpuContext, dy: GPUBuffer, dz: GPUBuffer, dout: GPUBuffer, y: GPUBuffer, z: GPUBuffer, count: number,
+  ctx: GpuContext, out: GPUBuffer, y: GPUBuffer, z: GPUBuffer, count: number, activation: Activation = 'silu',
   options?: CallOptions,
 ): Promise<Dispatch> {
-  return makeDispatch(ctx, 'silu_gate_backward', options, [count, 0, 0, 0], [dy, dz, dout, y, z], grid1d(ctx.device, count, WORKGROUP_SIZE));
+  return makeDispatch(ctx, 'silu_gate_forward', options, [count, 0, 0, 0], [out, y, z], grid1d(ctx.device, count, WORKGROUP_SIZE),
+    { GATE_SILU: activation === 'silu' ? 1 : 0 });
+}
+
+/** dy = dout ⊙ act(z) and dz = dout ⊙ y ⊙ act'(z), both overwritten; act is SiLU or the identity. */
+export function siluGateBackward(
+  ctx: GpuContext, dy: TensorArg, dz: TensorArg, dout: GPUBuffer, y: GPUBuffer, z: GPUBuffer, count: number,
+  activation: Activation = 'silu', options?: CallOptions,
+): Promise<Dispatch> {
+  return makeDispatch(ctx, 'silu_gate_backward', options, [count, 0, 0, 0],
+    [wholeBuffer('dy', dy), wholeBuffer('dz', dz), dout, y, z], grid1d(ctx.device, count, WORKGROUP_SIZE),
+    { GATE_SILU: activation === 'silu' ? 1 : 0 });
+}
+
+/** out = SiLU(x) over count elements. */
+export function siluForward(ctx: GpuContext, out: GPUBuffer, x: GPUBuffer, count: number, options?: CallOptions): Promise<Dispatch> {
+  return makeDispatch(ctx, 'silu_forward', options, [count, 0, 0, 0], [out, x], grid1d(ctx.device, count, WORKGROUP_SIZE));
+}
+
+/** dx = dout ⊙ SiLU'(x), overwritten. */
+export function siluBackward(
+  ctx: GpuContext, dx: GPUBuffer, dout: TensorArg, x: GPUBuffer, count: number, options?: CallOptions,
+): Promise<Dispatch> {
+  return makeDispatch(ctx, 'silu_backward', options, [count, 0, 0, 0], [dx, wholeBuffer('dout', dout), x],
+    grid1d(ctx.device, count, WORKGROUP_SIZE));
 }
 
 // ---------------------------------------------------------------- cross-entropy
@@ -401,14 +496,18 @@ export function crossEntropyForwardBackward(
 
 // ---------------------------------------------------------------- reductions
 
-/** out[j] += Σ_r a[r, j] (· b[r, j] when b is given) over a (rows, cols); one invocation per column. */
+/**
+ * out[j] += Σ_r a[r, j] (· b[r, j] when b is given) over a (rows, cols), which
+ * may start at a float offset; one invocation per column.
+ */
 export function reduceRows(
-  ctx: GpuContext, out: TensorArg, a: GPUBuffer, b: GPUBuffer | null, rows: number, cols: number, options?: CallOptions,
+  ctx: GpuContext, out: TensorArg, a: TensorArg, b: GPUBuffer | null, rows: number, cols: number, options?: CallOptions,
 ): Promise<Dispatch> {
   const o = tensorOf(out);
+  const input = tensorOf(a);
   const wg = workgroupSizeFor(cols);
-  return makeDispatch(ctx, 'reduce_rows', options, [rows, cols, o.offset, b ? 1 : 0], [o.buffer, a, b ?? a],
-    grid1d(ctx.device, cols, wg), { WG: wg });
+  return makeDispatch(ctx, 'reduce_rows', options, [rows, cols, o.offset, b ? 1 : 0, input.offset, 0, 0, 0],
+    [o.buffer, input.buffer, b ?? input.buffer], grid1d(ctx.device, cols, wg), { WG: wg });
 }
 
 /** Maximum partial sums of the first pass of sumOfSquares; clip_scale adds them in one workgroup. */
@@ -439,7 +538,7 @@ export function metricsAccumulate(
   ctx: GpuContext, metrics: GPUBuffer, lossRows: GPUBuffer, correct: GPUBuffer, mask: GPUBuffer, rows: number,
   options?: CallOptions,
 ): Promise<Dispatch> {
-  return makeDispatch(ctx, 'metrics_accumulate', options, [rows, 0, 0, 0], [metrics, lossRows, correct, mask], [1, 1, 1]);
+  return makeDispatch(ctx, 'metrics_accumulate', options, [rows, 0, 0, 0, 0, 0, 0, 0], [metrics, lossRows, correct, mask], [1, 1, 1]);
 }
 
 // ---------------------------------------------------------------- optimizer

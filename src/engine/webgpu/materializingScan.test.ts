@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Rng } from '../../model/random';
 import { fusedScanTokenGradFloats, fusedScanTokenGrads, type FusedScanGradTensors } from './fusedScan';
 import * as materializing from './materializingScan';
-import { makeScanCase, paramGradParts, splitBC, uploadScanCase, type ScanCase } from './scanTesting';
-import { expectClose, openGpu, randomArray, runAndRead, type GpuFixture } from './testing';
+import { expectScanGrads, makeScanCase, uploadScanCase, type ScanCase } from './scanTesting';
+import { expectClose, openGpu, runAndRead, type GpuFixture } from './testing';
 
 let gpu: GpuFixture;
 beforeAll(async () => {
@@ -16,11 +15,10 @@ async function checkMaterializing(sc: ScanCase) {
   const { ctx } = gpu;
   const { b, l, d, n, rowStride } = sc.shape;
   const tokens = b * l * d;
-  const { inputs, grads, dout } = uploadScanCase(ctx, sc);
+  const { inputs, grads, dout, dXdbl } = uploadScanCase(ctx, sc);
   const buffers = materializing.allocateMaterializingScan(ctx, sc.shape, 'test');
   const out = ctx.createStorage('test: out', tokens);
   const tokenGrads = ctx.createStorage('test: token grads', fusedScanTokenGradFloats(sc.shape));
-  const dXdbl = ctx.upload('test: dXdbl', randomArray(new Rng(2), b * l * rowStride));
   const g: FusedScanGradTensors = {
     ...fusedScanTokenGrads(tokenGrads, sc.shape), dXdbl, A_log: grads.A_log, D: grads.D, deltaBias: grads.deltaBias,
   };
@@ -34,17 +32,10 @@ async function checkMaterializing(sc: ScanCase) {
   });
   expectClose('out', got.out, sc.want.out);
   expectClose('states', got.states, sc.want.states);
-  expectClose('dz', got.tokenGrads.subarray(2 * tokens), sc.want.dz);
-  expectClose('du', got.tokenGrads.subarray(0, tokens), sc.want.du);
-  expectClose('dDelta', got.tokenGrads.subarray(tokens, 2 * tokens), sc.want.dDelta);
-  const { dB, dC } = splitBC(sc, got.dXdbl);
-  expectClose('dB', dB, sc.want.dB);
-  expectClose('dC', dC, sc.want.dC);
-  const gotParams = paramGradParts(sc, got.grads);
-  const wantParams = paramGradParts(sc, sc.want.grads);
-  expectClose('dA_log', gotParams.A_log, wantParams.A_log);
-  expectClose('dD', gotParams.D, wantParams.D);
-  expectClose('dDeltaBias', gotParams.deltaBias, wantParams.deltaBias);
+  expectScanGrads(sc, {
+    du: got.tokenGrads.subarray(0, tokens), dDelta: got.tokenGrads.subarray(tokens, 2 * tokens), dz: got.tokenGrads.subarray(2 * tokens),
+    dXdbl: got.dXdbl, grads: got.grads,
+  });
 }
 
 describe('materializing selective scan', () => {
@@ -62,6 +53,21 @@ describe('materializing selective scan', () => {
 
   it('materializing scan over many channels', async () => {
     await checkMaterializing(makeScanCase(83, 2, 67, 70, 16));
+  });
+
+  it('materializing scan rejects ablations', async () => {
+    const { ctx } = gpu;
+    for (const [variant, message] of [
+      [{ variableB: false }, /variableB = false/],
+      [{ softplus: false }, /softplus = false/],
+      [{ gate: 'identity' }, /SiLU\(z\) gate/],
+    ] as const) {
+      const sc = makeScanCase(84, 1, 3, 2, 2, variant);
+      const { inputs } = uploadScanCase(ctx, sc);
+      const buffers = materializing.allocateMaterializingScan(ctx, sc.shape, 'test');
+      const out = ctx.createStorage('test: out', 6);
+      await expect(materializing.selectiveScanMaterializingForward(ctx, out, buffers, inputs, sc.shape)).rejects.toThrow(message);
+    }
   });
 
   it('materializing scan rejects oversized states', () => {

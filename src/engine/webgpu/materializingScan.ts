@@ -5,6 +5,9 @@
  * the benchmark compares the fused scan with, and takes the same inputs and
  * gradient tensors as the fused scan. The CPU references are
  * selectiveScanForward and selectiveScanBackward in src/model/ops.ts.
+ * NOTE: it runs only the default Mamba scan (input-dependent Δ, B and C, softplus
+ * and the SiLU gate), because only the benchmark uses it. The model's ablations
+ * run on the simple and fused scans.
  */
 import { grid1d, tensorOf, type Dispatch, type GpuContext } from './context';
 import { selectiveScanReduce, type FusedScanGradTensors, type FusedScanTensors } from './fusedScan';
@@ -70,6 +73,18 @@ export function allocateMaterializingScan(ctx: GpuContext, dims: Pick<ScanShape,
   };
 }
 
+/** Returns the gate z; throws naming the ablation when the call is not the default Mamba scan. */
+function checkDefaultScan(inp: FusedScanTensors, dims: ScanShape): GPUBuffer {
+  const fixed = (['variableDelta', 'variableB', 'variableC', 'softplus'] as const).filter((key) => dims[key] === false);
+  if (fixed.length > 0) {
+    throw new Error(`the materializing scan needs the default Mamba scan, not ${fixed.map((key) => `${key} = false`).join(', ')}: use the fused or simple scan`);
+  }
+  if (!inp.z || (inp.gate ?? 'silu') !== 'silu') {
+    throw new Error('the materializing scan needs the SiLU(z) gate: use the fused or simple scan for other gates');
+  }
+  return inp.z;
+}
+
 function materializingUniforms(inp: FusedScanTensors, dims: ScanShape, tokenGrads: { du: number; dDelta: number; dz: number }) {
   const aLog = tensorOf(inp.A_log);
   const D = tensorOf(inp.D);
@@ -91,6 +106,7 @@ export async function selectiveScanMaterializingForward(
   ctx: GpuContext, out: GPUBuffer, buffers: MaterializingScanBuffers, inp: FusedScanTensors, dims: ScanShape,
   options?: CallOptions,
 ): Promise<Dispatch[]> {
+  const z = checkDefaultScan(inp, dims);
   const { uniforms, params } = materializingUniforms(inp, dims, { du: 0, dDelta: 0, dz: 0 });
   const { b, l, d, n } = dims;
   const grid = (count: number) => grid1d(ctx.device, count, WORKGROUP_SIZE);
@@ -99,7 +115,7 @@ export async function selectiveScanMaterializingForward(
       [buffers.decay, buffers.states, params, inp.u, inp.delta, inp.xdbl], grid(b * l * d * n)),
     await makeDispatch(ctx, 'selective_scan_materializing_scan', options, uniforms, [buffers.states, buffers.decay], grid(b * d * n)),
     await makeDispatch(ctx, 'selective_scan_materializing_output', options, uniforms,
-      [out, buffers.yPre, buffers.states, inp.xdbl, inp.u, params, inp.z], grid(b * l * d)),
+      [out, buffers.yPre, buffers.states, inp.xdbl, inp.u, params, z], grid(b * l * d)),
   ];
 }
 
@@ -112,6 +128,7 @@ export async function selectiveScanMaterializingBackward(
   ctx: GpuContext, g: FusedScanGradTensors, dout: GPUBuffer, buffers: MaterializingScanBuffers, inp: FusedScanTensors,
   dims: ScanShape, options?: CallOptions,
 ): Promise<Dispatch[]> {
+  const z = checkDefaultScan(inp, dims);
   const tokenGrads = sameBuffer('du, dDelta and dz', [g.du, g.dDelta, g.dz]);
   const { uniforms, params } = materializingUniforms(inp, dims, { du: g.du.offset, dDelta: g.dDelta.offset, dz: g.dz.offset });
   const { b, l, d, n } = dims;
@@ -119,7 +136,7 @@ export async function selectiveScanMaterializingBackward(
   const ws = materializingWorkspace(dims);
   return [
     await makeDispatch(ctx, 'selective_scan_materializing_backward_gate', options, uniforms,
-      [tokenGrads, buffers.dyPre, buffers.dStates, dout, buffers.yPre, inp.z, inp.xdbl], grid(b * l * d)),
+      [tokenGrads, buffers.dyPre, buffers.dStates, dout, buffers.yPre, z, inp.xdbl], grid(b * l * d)),
     await makeDispatch(ctx, 'selective_scan_materializing_backward_scan', options, uniforms,
       [buffers.dStates, buffers.decay, buffers.states], grid(b * d * n)),
     await makeDispatch(ctx, 'selective_scan_materializing_backward_bc', options, uniforms,

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { Rng } from '../../model/random';
 import * as gpuOps from './kernels';
-import { makeScanCase, paramGradParts, splitBC } from './scanTesting';
-import { expectClose, openGpu, randomArray, runAndRead, type GpuFixture } from './testing';
+import { expectScanGrads, makeScanCase, SCAN_VARIANTS, uploadScanCase, type ScanVariant } from './scanTesting';
+import { expectClose, openGpu, runAndRead, type GpuFixture } from './testing';
 
 let gpu: GpuFixture;
 beforeAll(async () => {
@@ -14,62 +13,49 @@ afterAll(() => gpu?.close());
  * Runs scan + gate forward and backward on the GPU and compares every output and
  * gradient with selectiveScanForward/Backward of ops.ts, which fold the gate in.
  */
-async function checkScan(seed: number, b: number, l: number, d: number, n: number) {
+async function checkScan(seed: number, b: number, l: number, d: number, n: number, variant: ScanVariant = {}) {
   const { ctx } = gpu;
-  const sc = makeScanCase(seed, b, l, d, n);
+  const sc = makeScanCase(seed, b, l, d, n, variant);
   const { shape, want } = sc;
   const tokens = b * l * d;
+  const block = b * d * n;
 
-  const paramsBuf = ctx.upload('test: params', sc.params);
-  const gradsBuf = ctx.upload('test: grads', sc.gradsStart);
-  const tensors: gpuOps.ScanTensors = {
-    u: ctx.upload('test: u', sc.u), delta: ctx.upload('test: deltaRaw', sc.deltaRaw), xdbl: ctx.upload('test: xdbl', sc.xdbl),
-    A_log: { buffer: paramsBuf, offset: sc.aLogOffset }, D: { buffer: paramsBuf, offset: sc.dOffset },
-    deltaBias: { buffer: paramsBuf, offset: sc.biasOffset },
-  };
-  const zBuf = ctx.upload('test: z', sc.z);
+  const { inputs, grads, dout, dXdbl } = uploadScanCase(ctx, sc);
   const yPre = ctx.createStorage('test: y before gate', tokens);
   const out = ctx.createStorage('test: out', tokens);
   const delta = ctx.createStorage('test: delta', tokens);
   const states = ctx.createStorage('test: states', tokens * n);
-  const doutBuf = ctx.upload('test: dout', sc.dout);
   const dy = ctx.createStorage('test: dy', tokens);
   const dz = ctx.createStorage('test: dz', tokens);
-  // dXdbl starts random, so a kernel that leaves B's or C's columns unwritten fails.
   const g: gpuOps.ScanGradTensors = {
-    du: ctx.createStorage('test: du', tokens), dDelta: ctx.createStorage('test: dDelta', tokens),
-    dXdbl: ctx.upload('test: dXdbl', randomArray(new Rng(seed + 1), b * l * shape.rowStride)),
-    dALogPartial: ctx.createStorage('test: dA_log partial', b * d * n),
+    du: ctx.createStorage('test: du', tokens), dDelta: ctx.createStorage('test: dDelta', tokens), dXdbl,
+    paramPartial: ctx.createStorage('test: parameter partials', gpuOps.scanParamPartialFloats(shape)),
   };
 
+  // Without a gate the scan's output and its gradient are the layer's own.
+  const z = inputs.z;
   const commands = [
-    await gpuOps.selectiveScanForward(ctx, yPre, delta, states, tensors, shape),
-    await gpuOps.siluGateForward(ctx, out, yPre, zBuf, tokens),
-    await gpuOps.siluGateBackward(ctx, dy, dz, doutBuf, yPre, zBuf, tokens),
-    ...(await gpuOps.selectiveScanBackward(ctx, g, dy, states, tensors, shape)),
-    await gpuOps.reduceRows(ctx, { buffer: gradsBuf, offset: sc.aLogOffset }, g.dALogPartial, null, b, d * n),
-    await gpuOps.reduceRows(ctx, { buffer: gradsBuf, offset: sc.dOffset }, dy, tensors.u, b * l, d),
-    await gpuOps.reduceRows(ctx, { buffer: gradsBuf, offset: sc.biasOffset }, g.dDelta, null, b * l, d),
+    await gpuOps.selectiveScanForward(ctx, z ? yPre : out, delta, states, inputs, shape),
+    ...(z ? [
+      await gpuOps.siluGateForward(ctx, out, yPre, z, tokens, inputs.gate),
+      await gpuOps.siluGateBackward(ctx, dy, dz, dout, yPre, z, tokens, inputs.gate),
+    ] : []),
+    ...(await gpuOps.selectiveScanBackward(ctx, g, z ? dy : dout, states, inputs, shape)),
+    await gpuOps.reduceRows(ctx, grads.A_log, g.paramPartial, null, b, d * n),
+    ...(grads.B ? [await gpuOps.reduceRows(ctx, grads.B, { buffer: g.paramPartial, offset: block }, null, b, d * n)] : []),
+    ...(grads.C ? [await gpuOps.reduceRows(ctx, grads.C, { buffer: g.paramPartial, offset: 2 * block }, null, b, d * n)] : []),
+    await gpuOps.reduceRows(ctx, grads.D, z ? dy : dout, inputs.u, b * l, d),
+    await gpuOps.reduceRows(ctx, grads.deltaBias, g.dDelta, null, b * l, d),
   ];
   const got = await runAndRead(ctx, commands, {
     out: [out, tokens], delta: [delta, tokens], states: [states, tokens * n], dz: [dz, tokens], du: [g.du, tokens],
-    dDelta: [g.dDelta, tokens], dXdbl: [g.dXdbl, b * l * shape.rowStride], grads: [gradsBuf, sc.params.length],
+    dDelta: [g.dDelta, tokens], dXdbl: [g.dXdbl, b * l * shape.rowStride], grads: [grads.buffer, sc.params.length],
   });
-  const gotBC = splitBC(sc, got.dXdbl);
-  const gotParams = paramGradParts(sc, got.grads);
-  const wantParams = paramGradParts(sc, want.grads);
 
   expectClose('out', got.out, want.out);
   expectClose('delta', got.delta, want.delta);
   expectClose('states', got.states, want.states);
-  expectClose('dz', got.dz, want.dz);
-  expectClose('du', got.du, want.du);
-  expectClose('dDelta', got.dDelta, want.dDelta);
-  expectClose('dB', gotBC.dB, want.dB);
-  expectClose('dC', gotBC.dC, want.dC);
-  expectClose('dA_log', gotParams.A_log, wantParams.A_log);
-  expectClose('dD', gotParams.D, wantParams.D);
-  expectClose('dDeltaBias', gotParams.deltaBias, wantParams.deltaBias);
+  expectScanGrads(sc, { du: got.du, dDelta: got.dDelta, dz: got.dz, dXdbl: got.dXdbl, grads: got.grads });
 }
 
 describe('selective scan kernels', () => {
@@ -92,4 +78,10 @@ describe('selective scan kernels', () => {
   it('scan over many channels', async () => {
     await checkScan(45, 2, 9, 67, 4);
   });
+
+  for (const [name, variant] of SCAN_VARIANTS) {
+    it(`scan with ${name}`, async () => {
+      await checkScan(46, 2, 7, 5, 3, variant);
+    });
+  }
 });
