@@ -8,7 +8,7 @@ import { choicesForRun, choiceSpec, withArchitecture } from '../store/choices';
 import { fieldsForRun, fieldSpec, validateRunFields } from '../store/fields';
 import { copyRun, encodeRunQuery, ENGINE_PREFERENCES, withTaskKind } from '../store/url';
 import {
-  compareLinkUrl, COMPARE_PARAM, decodeCompareLink, encodeCompareLink, MAX_COMPARE_RUNS, readCompareParam, studioRunsFromLink,
+  compareLinkUrl, COMPARE_PARAM, decodeCompareLink, encodeCompareLink, MAX_COMPARE_RUNS, randomId, readCompareParam, studioRunsFromLink,
 } from './compareLink';
 
 const tiny = (): RunConfig => copyRun(findPreset('e2e-tiny')!.run);
@@ -221,6 +221,29 @@ describe('studioRunsFromLink', () => {
     ]);
     expect(restored.runs.map((run) => run.parameterCount)).toEqual([withDState(1), withDState(4), transformer].map((c) => countParameters(c.model)));
     expect(restored.runs[0]).toMatchObject({ metrics: [], probe: null, step: 0, elapsedMs: 0, paperAccuracy: null, engine: null });
+  });
+});
+
+describe('randomId', () => {
+  const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+  it('returns distinct version 4 UUIDs', () => {
+    const ids = Array.from({ length: 50 }, randomId);
+    for (const id of ids) expect(id).toMatch(UUID_V4);
+    expect(new Set(ids).size).toBe(50);
+  });
+
+  it('builds a UUID without crypto.randomUUID', () => {
+    const original = crypto.randomUUID;
+    Object.defineProperty(crypto, 'randomUUID', { value: undefined, configurable: true, writable: true });
+    try {
+      const ids = Array.from({ length: 50 }, randomId);
+      for (const id of ids) expect(id).toMatch(UUID_V4);
+      expect(new Set(ids).size).toBe(50);
+    } finally {
+      Object.defineProperty(crypto, 'randomUUID', { value: original, configurable: true, writable: true });
+    }
+    expect(randomId()).toMatch(UUID_V4);
   });
 });
 

@@ -197,7 +197,7 @@ export function studioRunsFromLink(
   const decoded = readCompareParam(search);
   if (!decoded) return null;
   const now = options.now ?? Date.now();
-  const createId = options.createId ?? (() => crypto.randomUUID());
+  const createId = options.createId ?? randomId;
   const labels = runLabels(decoded.runs.map((run, i) => ({ config: run.config, name: run.name ?? `Run ${i + 1}` })));
   const runs = decoded.runs.map(
     (linked, i): StudioRun => ({
@@ -218,6 +218,20 @@ export function studioRunsFromLink(
     }),
   );
   return { runs, messages: decoded.messages };
+}
+
+/**
+ * Returns a random version 4 UUID. crypto.randomUUID exists only in secure contexts
+ * (https and localhost), so a page served over plain http builds one from
+ * crypto.getRandomValues, which every context has.
+ */
+export function randomId(): string {
+  if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6] & 0x0f) | 0x40;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  const hex = Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 function toBase64Url(bytes: Uint8Array): string {
