@@ -3,8 +3,9 @@
  * canvas at one pixel per cell and scaled up. SVG on top draws the axes, a band that
  * marks the role of each column's token, the token labels and a colour legend.
  *
- * The root element carries data-cells, the number of cells with a colour, so tests can
- * check that something was drawn without reading pixels.
+ * The root element carries data-cells, the number of cells with a colour, and
+ * data-domain, the colour domain as "min,max", so tests can check what was drawn
+ * without reading pixels.
  */
 import * as d3 from 'd3';
 import { createChartRoot, observeWidth, PLOT_MARGIN_X, widthOf, xTickCount, type Chart, type Margin } from './chart';
@@ -163,6 +164,7 @@ export function createHeatmap(element: HTMLElement, options: HeatmapOptions): Ch
     root.dataset.cells = String(drawCells(d));
     root.dataset.columns = String(d.columns);
     root.dataset.rows = String(d.rows);
+    root.dataset.domain = `${d.domain[0]},${d.domain[1]}`;
 
     const x = d3.scaleBand<number>().domain(d3.range(d.columns)).range([rect.x, rect.x + rect.width]).padding(0);
     const y = d3.scaleBand<number>().domain(d3.range(d.rows)).range([rect.y, rect.y + rect.height]).padding(0);

@@ -2,6 +2,7 @@
  * Wiring between the store and the world outside it: the URL mirrors the valid run
  * config, and a changed config is sent to the trainer once typing pauses.
  */
+import { COMPARE_PARAM } from '../studio/compareLink';
 import { useAppStore } from './index';
 import { encodeRunQuery } from './url';
 import { isAppView } from './viewSlice';
@@ -55,7 +56,10 @@ export function startSync(): () => void {
   };
 }
 
+/** Writes the run config into the query string, keeping a comparison link's `compare` parameter. */
 function writeUrl(): void {
-  const query = `?${encodeRunQuery(useAppStore.getState().run)}`;
+  const compare = new URLSearchParams(window.location.search).get(COMPARE_PARAM);
+  const compareQuery = compare === null ? '' : `&${COMPARE_PARAM}=${encodeURIComponent(compare)}`;
+  const query = `?${encodeRunQuery(useAppStore.getState().run)}${compareQuery}`;
   if (query !== window.location.search) window.history.replaceState(null, '', query + window.location.hash);
 }

@@ -3,6 +3,7 @@ import { useAppStore } from '../store';
 import type { AppView } from '../store/viewSlice';
 import { AttentionPanel } from './AttentionPanel';
 import { BenchmarkPanel } from './BenchmarkPanel';
+import { LinkedCompareView } from './compare/LinkedCompareView';
 import { ControlsPanel } from './ControlsPanel';
 import { DeltaPanel } from './DeltaPanel';
 import { ErrorBanner } from './ErrorBanner';
@@ -13,6 +14,7 @@ import { StatusPanel } from './StatusPanel';
 const VIEW_TABS: { view: AppView; label: string }[] = [
   { view: 'train', label: 'Train' },
   { view: 'scan', label: 'Scan benchmark' },
+  { view: 'compare', label: 'Compare' },
 ];
 
 /** The probe panels of the configured architecture: Δ and the state for Mamba, attention weights for a Transformer. */
@@ -86,6 +88,7 @@ export function App() {
               <BenchmarkPanel />
             </ViewBody>
           )}
+          {view === 'compare' && <ViewBody view="compare"><LinkedCompareView /></ViewBody>}
         </main>
       </div>
     </div>
