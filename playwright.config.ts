@@ -1,7 +1,9 @@
 import { defineConfig } from '@playwright/test';
 import { baseArgs, findChromium, WEBGPU_ARGS } from './e2e/chromium';
 
-const baseURL = 'http://127.0.0.1:4173';
+// E2E_PORT moves the preview server when 4173 is taken, such as by a second checkout's tests.
+const port = Number(process.env.E2E_PORT ?? 4173);
+const baseURL = `http://127.0.0.1:${port}`;
 
 export default defineConfig({
   testDir: 'e2e',
@@ -23,7 +25,7 @@ export default defineConfig({
   },
   webServer: {
     // `npm run test:e2e` builds dist/ first.
-    command: 'npx vite preview --host 127.0.0.1 --port 4173 --strictPort',
+    command: `npx vite preview --host 127.0.0.1 --port ${port} --strictPort`,
     url: baseURL,
     reuseExistingServer: !process.env.CI,
     timeout: 60_000,
