@@ -95,7 +95,7 @@ export function createLogLogChart(element: HTMLElement, options: LogLogChartOpti
     empty.attr('x', MARGIN.left + innerWidth / 2).attr('y', top + plotHeight / 2);
 
     const measured = series.flatMap((s) => s.points.filter((p): p is LogLogPoint & { y: number } => p.y !== null && p.y > 0));
-    empty.style('display', measured.length > 0 ? 'none' : 'inline');
+    empty.style('display', measured.length > 0 ? 'none' : 'inline').text(emptyText(series));
     const allX = series.flatMap((s) => s.points.map((p) => p.x)).filter((x) => x > 0);
     const [x0, x1] = allX.length > 0 ? (d3.extent(allX) as [number, number]) : [1, 10];
     const [y0, y1] = measured.length > 0 ? (d3.extent(measured, (p) => p.y) as [number, number]) : [1, 10];
@@ -169,11 +169,14 @@ export function createLogLogChart(element: HTMLElement, options: LogLogChartOpti
       .attr('y', 0)
       .attr('width', (b) => x(b.right) - left(b))
       .attr('height', plotHeight);
+    // Name the series when the label fits over the band; 6.5 px per character is an estimate at 11 px.
+    const fullLabel = (b: (typeof bands)[number]) => `${b.series.join(', ')} ${MEMORY_SKIP}`;
+    const fits = (b: (typeof bands)[number]) => fullLabel(b).length * 6.5 <= x(b.right) - left(b);
     groups
       .select('text')
-      .attr('x', (b) => Math.min(x(b.right) - 64, (left(b) + x(b.right)) / 2))
+      .attr('x', (b) => (fits(b) ? (left(b) + x(b.right)) / 2 : Math.min(x(b.right) - 64, (left(b) + x(b.right)) / 2)))
       .attr('y', -6)
-      .text(MEMORY_SKIP);
+      .text((b) => (fits(b) ? fullLabel(b) : MEMORY_SKIP));
     groups.select('title').text((b) => `${b.series.join(', ')} ${MEMORY_SKIP} at ${b.first === b.last ? b.first : `${b.first} to ${b.last}`}`);
   }
 
@@ -271,6 +274,13 @@ export function createLogLogChart(element: HTMLElement, options: LogLogChartOpti
       root.remove();
     },
   };
+}
+
+/** Note on a chart without measurements: the skip reason when every series shares one, such as "decoding is not measured yet". */
+function emptyText(series: LogLogSeries[]): string {
+  const reasons = new Set(series.map((s) => sharedSkipReason(s.points)));
+  const [reason] = reasons;
+  return reasons.size === 1 && reason ? `Not measured: ${reason}` : 'No measurements yet';
 }
 
 /** Legend entry of a series: its name, its slope when asked, and the lengths where it was not measured. */

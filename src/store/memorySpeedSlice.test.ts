@@ -145,6 +145,7 @@ describe('memory and speed slice', () => {
     expect(state.memoryStatus).toBe('done');
     expect(state.memoryPoints.map((p) => p.length)).toEqual([16, 32]);
     expect(state.memoryResult?.timing).toBe('wall-clock');
+    expect(state.memoryRunRequest?.lengths).toEqual([16, 32]);
   });
 
   it('shows why the sweep failed', async () => {

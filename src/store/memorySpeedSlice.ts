@@ -19,6 +19,8 @@ export interface MemorySpeedSlice {
   memoryTexts: Record<MemorySpeedField, string>;
   /** The request of the last valid texts, which a run measures. */
   memoryRequest: MemorySpeedRequest;
+  /** The request of the current or last sweep; null before the first. */
+  memoryRunRequest: MemorySpeedRequest | null;
   /** Validation message per sweep field; empty when the sweep can run. */
   memoryFieldErrors: Partial<Record<MemorySpeedField, string>>;
   memoryStatus: BenchStatus;
@@ -128,6 +130,7 @@ export function parseMemorySpeedTexts(
 const initialMemorySpeed = {
   memoryTexts: requestTexts(DEFAULT_MEMORY_SPEED_REQUEST),
   memoryRequest: DEFAULT_MEMORY_SPEED_REQUEST,
+  memoryRunRequest: null,
   memoryFieldErrors: {},
   memoryStatus: 'idle' as BenchStatus,
   memoryPoints: [],
@@ -148,10 +151,11 @@ export const createMemorySpeedSlice: StateCreator<AppState, AppMiddleware, [], M
 
   async runMemorySpeed() {
     if (get().memoryStatus === 'running' || Object.keys(get().memoryFieldErrors).length > 0) return;
-    set({ memoryStatus: 'running', memoryPoints: [], memoryResult: null, memoryError: null });
+    const request = get().memoryRequest;
+    set({ memoryStatus: 'running', memoryRunRequest: request, memoryPoints: [], memoryResult: null, memoryError: null });
     try {
       const onPoint = (point: MemorySpeedPoint) => set({ memoryPoints: [...get().memoryPoints, point] });
-      const result = await getTrainer().benchMemorySpeed(get().memoryRequest, Comlink.proxy(onPoint));
+      const result = await getTrainer().benchMemorySpeed(request, Comlink.proxy(onPoint));
       set({ memoryStatus: 'done', memoryPoints: result.points, memoryResult: result });
     } catch (error) {
       set({ memoryStatus: 'error', memoryError: `The memory and speed sweep failed: ${errorMessage(error)}` });

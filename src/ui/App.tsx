@@ -6,6 +6,7 @@ import { BenchmarkPanel } from './BenchmarkPanel';
 import { ControlsPanel } from './ControlsPanel';
 import { DeltaPanel } from './DeltaPanel';
 import { ErrorBanner } from './ErrorBanner';
+import { MemorySpeedPanel } from './MemorySpeedPanel';
 import { MetricsPanel } from './MetricsPanel';
 import { StatePanel } from './StatePanel';
 import { StatusPanel } from './StatusPanel';
@@ -13,6 +14,7 @@ import { StatusPanel } from './StatusPanel';
 const VIEW_TABS: { view: AppView; label: string }[] = [
   { view: 'train', label: 'Train' },
   { view: 'scan', label: 'Scan benchmark' },
+  { view: 'memory', label: 'Memory and speed' },
 ];
 
 /** The probe panels of the configured architecture: Δ and the state for Mamba, attention weights for a Transformer. */
@@ -84,6 +86,11 @@ export function App() {
           {view === 'scan' && (
             <ViewBody view="scan">
               <BenchmarkPanel />
+            </ViewBody>
+          )}
+          {view === 'memory' && (
+            <ViewBody view="memory">
+              <MemorySpeedPanel />
             </ViewBody>
           )}
         </main>
