@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestNodeDevice } from '../engine/webgpu/node';
 import { planAttentionBlock, planBytes, planMambaBlock } from './blocks';
 import {
-  checkBufferLimits, checkMemorySpeedRequest, crossoverLength, fitSlopes, formatBytes, MEMORY_SPEED_SERIES, runMemorySpeedBench,
+  checkBufferLimits, checkMemorySpeedRequest, crossoverLength, fitSlopes, formatBytes, MAX_RUN_MS, MEMORY_SPEED_SERIES, runMemorySpeedBench,
+  timeLimitReason, type History,
 } from './memorySpeed';
 import type { MemorySpeedPoint, MemorySpeedSeries } from './memorySpeedTypes';
 
@@ -97,6 +98,18 @@ describe('memory and speed sweep: pure parts', () => {
     );
   });
 
+  it('time limit extrapolates the last time', () => {
+    const history: History = new Map([['attention_fwd_bwd_ms', { length: 1024, ms: MAX_RUN_MS / 4 }]]);
+    // Quadratic growth reaches the limit exactly at twice the length, and passes it beyond.
+    expect(timeLimitReason(history, 'attention_fwd_bwd_ms', 2048, 2)).toBeNull();
+    expect(timeLimitReason(history, 'attention_fwd_bwd_ms', 4096, 2)).toBe(
+      "skipped to bound the sweep's time: predicted 120 s per run (7500 ms at length 1024, growing as length^2), over the limit of 30 s per run",
+    );
+    expect(timeLimitReason(history, 'attention_fwd_bwd_ms', 4096, 1)).toBeNull();
+    expect(timeLimitReason(history, 'attention_fwd_bwd_ms', 1 << 20, 0)).toBeNull();
+    expect(timeLimitReason(history, 'mamba_fwd_bwd_ms', 1 << 20, 1)).toBeNull();
+  });
+
   it('request check names the bad value', () => {
     expect(() => checkMemorySpeedRequest(REQUEST)).not.toThrow();
     expect(() => checkMemorySpeedRequest({ ...REQUEST, lengths: [] })).toThrow('lengths is empty');
@@ -146,6 +159,14 @@ describe('memory and speed sweep on Dawn', () => {
         expect(measured, series).toBeLessThan(planned + 2048);
       }
       expect(p.attention_naive_bytes! - p.attention_bytes!).toBeGreaterThan(4 * 2 * (p.length * p.length - p.length));
+
+      expect(p.mamba_decode_ms_per_token).toBeGreaterThanOrEqual(0);
+      expect(p.attention_decode_ms_per_token).toBeGreaterThanOrEqual(0);
+      // d_inner 16 channels, each with a window of d_conv 4 inputs and d_state 4 states.
+      expect(p.mamba_decode_state_bytes).toBe(4 * 16 * (4 + 4));
+      // One key and one value of d_model 8 floats per cached token.
+      expect(p.attention_decode_cache_bytes).toBe(2 * 4 * 8 * p.length);
+      expect(p.skipped).toEqual({});
     }
     expect(result.points[1].mamba_bytes).toBeGreaterThan(result.points[0].mamba_bytes!);
     expect(Object.keys(result.slopes).sort()).toEqual([...MEMORY_SPEED_SERIES].sort());

@@ -4,13 +4,18 @@
  * device. For each length it times the forward pass and the forward + backward
  * pass of the Mamba block, the tiled attention block and the naive attention
  * block, and records the peak bytes that each one's GpuContext held for
- * forward + backward. It takes a GPUDevice, so the app's worker and the Node
+ * forward + backward. It also times one decoding step per token at that
+ * context length (src/bench/decodeBlocks.ts): the Mamba block's recurrent step,
+ * whose state has a fixed size, and the attention block's step over a KV cache
+ * of that many rows. It takes a GPUDevice, so the app's worker and the Node
  * command line (src/cli/benchAttention.ts) run the same code.
  *
  * Times are medians over the repeats, after one untimed run that also builds the
  * pipelines. With the timestamp-query feature (and method 'auto') they are GPU
  * timestamps from the start of a run's first compute pass to the end of its
- * last. Otherwise they are wall times from submit to onSubmittedWorkDone.
+ * last. Otherwise they are wall times from submit to onSubmittedWorkDone. A
+ * decoding run encodes DECODE_STEPS_PER_RUN steps, and its time is divided by
+ * that count.
  *
  * A series is null at a length, with the reason in `skipped`, when one of its
  * buffers exceeds maxStorageBufferBindingSize or maxBufferSize (checked from the
@@ -21,10 +26,17 @@
 import { logLogSlope } from '../charts/domains';
 import { GpuContext, type Command } from '../engine/webgpu/context';
 import { SCAN_MAX_STATE } from '../engine/webgpu/kernels';
+import { writeDecodePosition } from '../engine/webgpu/decodeKernels';
+import { buildLayout, initParams } from '../model/params';
+import { Rng } from '../model/random';
 import {
-  buildAttentionBlock, buildMambaBlock, planAttentionBlock, planBytes, planMambaBlock, storageBytes,
-  type BlockPlan, type BlockShape, type BufferFloats, type BuiltBlock, type ScanPlanLimits,
+  attentionBlockLayout, buildAttentionBlock, buildMambaBlock, initAttentionBlockParams, mambaBlockConfig, planAttentionBlock, planBytes,
+  planMambaBlock, storageBytes, type BlockPlan, type BlockShape, type BufferFloats, type BuiltBlock, type ScanPlanLimits,
 } from './blocks';
+import {
+  attentionDecodeCacheBytes, buildAttentionDecode, buildMambaDecode, mambaDecodeStateBytes, planAttentionDecode, planMambaDecode,
+} from './decodeBlocks';
+import { fillTiled } from './scanBench';
 import type { MemorySpeedPoint, MemorySpeedRequest, MemorySpeedResult, MemorySpeedSeries } from './memorySpeedTypes';
 
 export type MemorySpeedOptions = MemorySpeedRequest & {
@@ -272,17 +284,20 @@ async function guarded<T>(device: GPUDevice, bytes: number, work: () => Promise<
 // ---------------------------------------------------------------- series
 
 /** Last measured time of each series, from which the next length's time is extrapolated. */
-type History = Map<MemorySpeedSeries, { length: number; ms: number }>;
+export type History = Map<MemorySpeedSeries, { length: number; ms: number }>;
 
-/** Returns why a series is skipped by the time limit at this length, or null to measure it. */
-function overTimeLimit(history: History, series: MemorySpeedSeries, length: number, growth: number): string | null {
+/**
+ * Returns why a series is skipped by MAX_RUN_MS at this length, or null to
+ * measure it: its last measured time, scaled by (length / last length)^growth.
+ */
+export function timeLimitReason(history: History, series: MemorySpeedSeries, length: number, growth: number): string | null {
   const last = history.get(series);
   if (!last || growth === 0) return null;
   const predicted = last.ms * (length / last.length) ** growth;
   if (predicted <= MAX_RUN_MS) return null;
   const power = growth === 1 ? 'length' : `length^${growth}`;
-  return `skipped to bound the sweep's time: predicted ${(predicted / 1000).toPrecision(2)} s per run ` +
-    `(${last.ms.toPrecision(3)} ms at length ${last.length}, growing as ${power}), over the limit of ${MAX_RUN_MS / 1000} s per run`;
+  return `skipped to bound the sweep's time: predicted ${Number((predicted / 1000).toPrecision(2))} s per run ` +
+    `(${Number(last.ms.toPrecision(3))} ms at length ${last.length}, growing as ${power}), over the limit of ${MAX_RUN_MS / 1000} s per run`;
 }
 
 interface BlockSeries {
@@ -354,7 +369,7 @@ async function measureBlock(sweep: Sweep, block: BlockSeries, shape: BlockShape,
     const label = `${block.label} at length ${shape.length}`;
     const forward = await guarded(device, planBytes(plan.forward), async () => {
       const built = await block.build(ctx, device.limits, shape);
-      const slow = overTimeLimit(sweep.history, block.fwd, shape.length, block.growth);
+      const slow = timeLimitReason(sweep.history, block.fwd, shape.length, block.growth);
       const ms = slow ? null : await timeCommands(device, sweep.timing, built.forward, sweep.repeats, `${label} forward`);
       return { built, ms, slow };
     });
@@ -375,7 +390,7 @@ async function measureBlock(sweep: Sweep, block: BlockSeries, shape: BlockShape,
       const bytes = ctx.peakBytes;
       const slow = point[block.fwd] === null
         ? point.skipped[block.fwd]!
-        : overTimeLimit(sweep.history, block.fwdBwd, shape.length, block.growth);
+        : timeLimitReason(sweep.history, block.fwdBwd, shape.length, block.growth);
       const ms = slow ? null : await timeCommands(device, sweep.timing, commands, sweep.repeats, `${label} forward+backward`);
       return { bytes, ms, slow };
     });
@@ -386,6 +401,98 @@ async function measureBlock(sweep: Sweep, block: BlockSeries, shape: BlockShape,
     point[block.bytes] = backward.value.bytes;
     if (backward.value.ms === null) skip([block.fwdBwd], backward.value.slow!);
     else record(sweep, point, block.fwdBwd, backward.value.ms);
+  } finally {
+    ctx.destroy();
+  }
+}
+
+/** Decoding steps encoded back to back in one timed run; the time per token is the run's time over this. */
+export const DECODE_STEPS_PER_RUN = 8;
+
+interface DecodeSeries {
+  label: string;
+  ms: MemorySpeedSeries;
+  bytes: MemorySpeedSeries;
+  /** Power of length that its time is expected to grow with, for the time limit. */
+  growth: number;
+  /** Storage buffers of the step at this context length, parameters included. */
+  plan(shape: BlockShape): BufferFloats;
+  /** Bytes of the state or cache that the step carries at this context length. */
+  stateBytes(shape: BlockShape): number;
+  /** Builds the step in ctx with its state or cache as it is `length` tokens into the sequence. */
+  build(ctx: GpuContext, shape: BlockShape): Promise<Command[]>;
+}
+
+const DECODES: DecodeSeries[] = [
+  {
+    label: 'mamba decode', ms: 'mamba_decode_ms_per_token', bytes: 'mamba_decode_state_bytes', growth: 0,
+    plan: (shape) => {
+      const cfg = mambaBlockConfig(shape);
+      return { params: buildLayout(cfg).totalSize, ...planMambaDecode(cfg, 1) };
+    },
+    stateBytes: (shape) => mambaDecodeStateBytes(mambaBlockConfig(shape), 1),
+    build: async (ctx, shape) => {
+      const cfg = mambaBlockConfig(shape);
+      const layout = buildLayout(cfg);
+      const params = ctx.upload('mamba decode: params', initParams(cfg, layout, 1));
+      const built = await buildMambaDecode(ctx, cfg, layout, params, 1, 'mamba decode');
+      fillTiled(ctx.device, built.x, shape.d_model, new Rng(2), -1, 1);
+      // NOTE: the state starts at zero rather than after `length` tokens; its size and the step's work do not depend on them.
+      return built.step;
+    },
+  },
+  {
+    label: 'attention decode', ms: 'attention_decode_ms_per_token', bytes: 'attention_decode_cache_bytes', growth: 1,
+    plan: (shape) => ({ params: attentionBlockLayout(shape.d_model).totalSize, ...planAttentionDecode(shape.d_model, shape.n_head, 1, shape.length) }),
+    stateBytes: (shape) => attentionDecodeCacheBytes(shape.d_model, 1, shape.length),
+    build: async (ctx, shape) => {
+      const layout = attentionBlockLayout(shape.d_model);
+      const params = ctx.upload('attention decode: params', initAttentionBlockParams(layout, 1));
+      const { length, d_model: dm } = shape;
+      const built = await buildAttentionDecode(ctx, layout, params, dm, shape.n_head, 1, length, 'attention decode');
+      const rng = new Rng(2);
+      fillTiled(ctx.device, built.x, dm, rng, -1, 1);
+      // Random keys and values stand in for the length − 1 tokens before; every timed step appends the last row and attends over all.
+      fillTiled(ctx.device, built.state['k cache'], length * dm, rng, -1, 1);
+      fillTiled(ctx.device, built.state['v cache'], length * dm, rng, -1, 1);
+      writeDecodePosition(ctx.device, built.position, length - 1);
+      return built.step;
+    },
+  },
+];
+
+/** Times one decoding step per token at one context length into the point, with the bytes of its state or cache. */
+async function measureDecode(sweep: Sweep, decode: DecodeSeries, shape: BlockShape, point: MemorySpeedPoint): Promise<void> {
+  const { device } = sweep;
+  const skip = (reason: string) => {
+    point.skipped[decode.ms] ??= reason;
+    point.skipped[decode.bytes] ??= reason;
+  };
+  const buffers = decode.plan(shape);
+  const limit = checkBufferLimits(device.limits, buffers);
+  if (limit) {
+    skip(limit);
+    return;
+  }
+  const slow = timeLimitReason(sweep.history, decode.ms, shape.length, decode.growth);
+  if (slow) {
+    skip(slow);
+    return;
+  }
+
+  const ctx = new GpuContext(device);
+  try {
+    const label = `${decode.label} at length ${shape.length}`;
+    const measured = await guarded(device, planBytes(buffers), async () => {
+      const step = await decode.build(ctx, shape);
+      return timeCommands(device, sweep.timing, step, sweep.repeats, label, DECODE_STEPS_PER_RUN);
+    });
+    if ('skipped' in measured) {
+      skip(measured.skipped);
+      return;
+    }
+    record(sweep, point, decode.ms, measured.value);
+    point[decode.bytes] = decode.stateBytes(shape);
   } finally {
     ctx.destroy();
   }
@@ -414,10 +521,7 @@ export async function runMemorySpeedBench(device: GPUDevice, adapterName: string
     const shape: BlockShape = { length, d_model: options.d_model, n_head: options.n_head, d_state: options.d_state };
     const point = emptyPoint(length);
     for (const block of BLOCKS) await measureBlock(sweep, block, shape, point);
-    // TODO: time decoding once the decoding kernels exist.
-    for (const series of ['mamba_decode_ms_per_token', 'attention_decode_ms_per_token', 'mamba_decode_state_bytes', 'attention_decode_cache_bytes'] as const) {
-      point.skipped[series] = 'decoding is not measured yet';
-    }
+    for (const decode of DECODES) await measureDecode(sweep, decode, shape, point);
     points.push(point);
     options.onPoint?.(point);
   }

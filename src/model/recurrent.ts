@@ -14,6 +14,51 @@ interface LayerState {
   h: Float64Array;
 }
 
+/**
+ * One step of the causal depthwise convolution and SiLU for one new input per
+ * batch row: the window convState (b, d, k), oldest first, shifts left by one and
+ * takes x (b, d); u (b, d) = SiLU(bias + Σ_j w[j] · window[j]). Equals the last
+ * row of conv1dSiluForward in ops.ts over the same inputs.
+ */
+export function conv1dSiluStep(u: Vec, convState: Vec, x: Vec, w: Vec, bias: Vec, b: number, d: number, k: number): void {
+  for (let r = 0; r < b; r++) {
+    for (let c = 0; c < d; c++) {
+      const o = (r * d + c) * k;
+      convState.copyWithin(o, o + 1, o + k);
+      convState[o + k - 1] = x[r * d + c];
+      let acc = bias[c];
+      for (let j = 0; j < k; j++) acc += w[c * k + j] * convState[o + j];
+      u[r * d + c] = silu(acc);
+    }
+  }
+}
+
+/**
+ * One step of the selective scan for one new token per batch row: with
+ * Δ = softplus(deltaRaw + deltaBias) and A = −exp(A_log), h (b, d, n) becomes
+ * exp(Δ A) ⊙ h + Δ B u, and out (b, d) = (C · h + D u) ⊙ SiLU(z). B and C are
+ * (b, n); u, deltaRaw and z are (b, d). Equals one step of selectiveScanForward
+ * in ops.ts.
+ */
+export function selectiveScanStep(
+  out: Vec, h: Vec, u: Vec, deltaRaw: Vec, B: Vec, C: Vec, z: Vec, A_log: Vec, D: Vec, deltaBias: Vec,
+  b: number, d: number, n: number,
+): void {
+  for (let r = 0; r < b; r++) {
+    for (let c = 0; c < d; c++) {
+      const o = r * d + c;
+      const dt = softplus(deltaRaw[o] + deltaBias[c]);
+      let acc = 0;
+      for (let s = 0; s < n; s++) {
+        const hi = o * n + s;
+        h[hi] = Math.exp(-dt * Math.exp(A_log[c * n + s])) * h[hi] + dt * B[r * n + s] * u[o];
+        acc += h[hi] * C[r * n + s];
+      }
+      out[o] = (acc + D[c] * u[o]) * silu(z[o]);
+    }
+  }
+}
+
 export class MambaDecoder {
   private layers: LayerState[] = [];
   private position = 0;
@@ -77,41 +122,14 @@ export class MambaDecoder {
       matmulForward(xb, xn, p(n.in_proj, 0, d_inner), b, d_model, d_inner);
       matmulForward(z, xn, p(n.in_proj, d_inner, 2 * d_inner), b, d_model, d_inner);
 
-      // Shift the window left by one and append the new input; then the causal conv is a dot product.
-      const w = p(n.conv_w);
-      const bias = p(n.conv_b);
-      for (let r = 0; r < b; r++) {
-        for (let c = 0; c < d_inner; c++) {
-          const o = (r * d_inner + c) * d_conv;
-          st.conv.copyWithin(o, o + 1, o + d_conv);
-          st.conv[o + d_conv - 1] = xb[r * d_inner + c];
-          let acc = bias[c];
-          for (let j = 0; j < d_conv; j++) acc += w[c * d_conv + j] * st.conv[o + j];
-          u[r * d_inner + c] = silu(acc);
-        }
-      }
+      conv1dSiluStep(u, st.conv, xb, p(n.conv_w), p(n.conv_b), b, d_inner, d_conv);
 
       matmulForward(dtLow, u, p(n.x_proj, 0, dt_rank), b, d_inner, dt_rank);
       matmulForward(Bm, u, p(n.x_proj, dt_rank, dt_rank + d_state), b, d_inner, d_state);
       matmulForward(Cm, u, p(n.x_proj, dt_rank + d_state, dt_rank + 2 * d_state), b, d_inner, d_state);
       matmulForward(deltaRaw, dtLow, p(n.dt_w), b, dt_rank, d_inner);
 
-      const aLog = p(n.A_log);
-      const D = p(n.D);
-      const dtBias = p(n.dt_b);
-      for (let r = 0; r < b; r++) {
-        for (let c = 0; c < d_inner; c++) {
-          const o = r * d_inner + c;
-          const dt = softplus(deltaRaw[o] + dtBias[c]);
-          let acc = 0;
-          for (let s = 0; s < d_state; s++) {
-            const hi = o * d_state + s;
-            st.h[hi] = Math.exp(-dt * Math.exp(aLog[c * d_state + s])) * st.h[hi] + dt * Bm[r * d_state + s] * u[o];
-            acc += st.h[hi] * Cm[r * d_state + s];
-          }
-          y[o] = (acc + D[c] * u[o]) * silu(z[o]);
-        }
-      }
+      selectiveScanStep(y, st.h, u, deltaRaw, Bm, Cm, z, p(n.A_log), p(n.D), p(n.dt_b), b, d_inner, d_state);
       matmulForward(mixer, y, p(n.out_proj), b, d_inner, d_model);
       for (let j = 0; j < resid.length; j++) resid[j] += mixer[j];
     }
