@@ -79,7 +79,7 @@ describe('decoding blocks', () => {
 
   it('attention decode step equals TransformerDecoder', async () => {
     const { ctx } = gpu;
-    const cfg = resolveTransformerConfig({ vocab_size: 7, d_model: 8, n_layer: 1, n_head: 2, d_ff: 'auto', positions: 'rope', max_len: 9 });
+    const cfg = resolveTransformerConfig({ architecture: 'transformer', vocab_size: 7, d_model: 8, n_layer: 1, n_head: 2, d_ff: 'auto', positions: 'rope', max_len: 9 });
     const layout = buildTransformerLayout(cfg);
     const params = perturb(initTransformerParams(cfg, layout, 5), 6);
     const [b, capacity] = [2, 9];
