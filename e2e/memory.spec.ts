@@ -16,7 +16,7 @@ test('running the memory and speed sweep fills charts and tables', async ({ page
   await expect(panel.getByRole('button', { name: 'Run sweep' })).toBeEnabled({ timeout: 60_000 });
   await expect(timeRows.nth(0).locator('td').first()).toHaveText('16');
   await expect(timeRows.nth(1).locator('td').first()).toHaveText('32');
-  // Nothing is skipped at these sizes, so each of the six times and both ratios is a number.
+  // Nothing is skipped at these sizes, so the six times are numbers. A ratio is a dash only when Mamba's time is 0.
   for (const row of [0, 1]) {
     const cells = await timeRows.nth(row).locator('td').allTextContents();
     for (const text of cells.slice(1, 7)) expect(Number(text), `time cell ${text} in row ${row}`).toBeGreaterThanOrEqual(0);
@@ -28,6 +28,10 @@ test('running the memory and speed sweep fills charts and tables', async ({ page
   const bytes = await memoryRows.nth(1).locator('td').allTextContents();
   for (const text of bytes.slice(1, 4)) expect(text, 'peak memory cell').toMatch(/^\d+(\.\d+)? (B|kB|MB)$/);
   expect(bytes[5], 'naive / Mamba memory ratio').toMatch(/^\d+(\.\d)?×$/);
+  for (const text of bytes.slice(6, 8)) expect(Number(text), `decoding time cell ${text}`).toBeGreaterThanOrEqual(0);
+  // At length 32 and d_model 8 the key-value cache is 2 · 32 · 8 floats of 4 bytes.
+  expect(bytes[10], 'attention cache cell').toBe('2 kB');
+  expect(bytes[9], 'Mamba state cell').toMatch(/^\d+ B$/);
 
   // Six time series and three memory series, each measured at both lengths.
   const timeChart = panel.getByRole('img', { name: 'time against sequence length' });
@@ -38,6 +42,13 @@ test('running the memory and speed sweep fills charts and tables', async ({ page
   await expect(timeChart.locator('text.slope-label[data-series="Mamba forward + backward"]')).toHaveText(/^slope -?\d+\.\d\d$/);
   await expect(memoryChart.locator('text.slope-label[data-series="naive attention"]')).toHaveText(/^slope -?\d+\.\d\d$/);
   await expect(timeChart).toContainText(/Times: (GPU timestamps|wall time)/);
+  const decodeChart = panel.getByRole('img', { name: 'decoding time per token against context length' });
+  await expect(decodeChart.locator('circle.point')).toHaveCount(4);
+  const sizeChart = panel.getByRole('img', { name: 'state and cache size against context length' });
+  await expect(sizeChart.locator('circle.point')).toHaveCount(4);
+  // The cache doubles with the context and the state stays the same size, so the fitted slopes are exactly 1 and 0.
+  await expect(sizeChart.locator('text.slope-label[data-series="attention key-value cache"]')).toHaveText('slope 1.00');
+  await expect(sizeChart.locator('text.slope-label[data-series="Mamba state"]')).toHaveText('slope 0.00');
   await expect(panel.locator('.memory-crossover')).toContainText(/crossover/i);
 });
 

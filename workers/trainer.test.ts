@@ -213,6 +213,15 @@ describe('Trainer memory and speed sweep', () => {
       expect(p.attention_naive_bytes).toBeGreaterThan(p.attention_bytes!);
     }
     expect(result.slopes.mamba_bytes).not.toBeNull();
+
+    // Decoding: Mamba's state has one size at every context length, and attention's cache contains the keys and values of every token.
+    const [short, long] = result.points;
+    expect(short.mamba_decode_ms_per_token).toBeGreaterThanOrEqual(0);
+    expect(long.attention_decode_ms_per_token).toBeGreaterThanOrEqual(0);
+    expect(short.mamba_decode_state_bytes).toBeGreaterThan(0);
+    expect(long.mamba_decode_state_bytes).toBe(short.mamba_decode_state_bytes);
+    expect(short.attention_decode_cache_bytes).toBe(2 * 16 * 8 * 4);
+    expect(long.attention_decode_cache_bytes).toBe(2 * 32 * 8 * 4);
   });
 
   it('pauses training before measuring', async () => {
