@@ -280,10 +280,10 @@ export function MemorySpeedPanel() {
       </div>
 
       {points.length > 0 && (
-        <>
+        <div className="table-scroll">
           <TimeTable points={points} />
           <MemoryTable points={points} />
-        </>
+        </div>
       )}
       <SkippedList points={points} />
       <Explanation />
