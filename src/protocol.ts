@@ -6,6 +6,7 @@ import type { Architecture, ModelConfig, TrainConfig } from './model/config';
 import type { EngineKind } from './engine/types';
 import type { TaskConfig, TokenRole } from './tasks';
 import type { ScanBenchPoint, ScanBenchResult } from './bench/scanBench';
+import type { MemorySpeedPoint, MemorySpeedRequest, MemorySpeedResult } from './bench/memorySpeedTypes';
 
 export type EnginePreference = 'auto' | 'webgpu' | 'cpu';
 
@@ -110,6 +111,13 @@ export interface TrainerApi {
    * Rejects when WebGPU is unavailable.
    */
   benchScan(options: ScanBenchRequest, onPoint?: (point: ScanBenchPoint) => void): Promise<ScanBenchResult>;
+  /**
+   * Pauses training and measures how time and memory grow with sequence length for
+   * a Mamba block and an attention block, on a device of its own (see
+   * src/bench/memorySpeed.ts). onPoint receives each length as it is measured.
+   * Rejects when WebGPU is unavailable or the request is invalid.
+   */
+  benchMemorySpeed(request: MemorySpeedRequest, onPoint?: (point: MemorySpeedPoint) => void): Promise<MemorySpeedResult>;
   dispose(): Promise<void>;
 }
 

@@ -193,3 +193,52 @@ describe('Trainer scan benchmark', () => {
     await expect(trainer.benchScan({ lengths: [64], dInner: 8, dState: 4, repeats: 1 })).rejects.toThrow(/needs WebGPU.*navigator\.gpu is missing/);
   });
 });
+
+describe('Trainer memory and speed sweep', () => {
+  const request = { lengths: [16, 32], d_model: 8, n_head: 2, d_state: 4, repeats: 1 };
+
+  it('measures each length and reports it', async () => {
+    const trainer = new Trainer({ gpu: () => nodeGpu });
+    const seen: number[] = [];
+    const result = await trainer.benchMemorySpeed(request, (p) => seen.push(p.length));
+    expect(seen).toEqual([16, 32]);
+    expect(result.points.map((p) => p.length)).toEqual([16, 32]);
+    expect(result.d_model).toBe(8);
+    expect(['timestamp-query', 'wall-clock']).toContain(result.timing);
+    for (const p of result.points) {
+      expect(p.mamba_fwd_bwd_ms).toBeGreaterThanOrEqual(0);
+      expect(p.attention_fwd_bwd_ms).toBeGreaterThanOrEqual(0);
+      expect(p.mamba_bytes).toBeGreaterThan(0);
+      // The naive block stores the (n_head, l, l) scores that the tiled one never writes.
+      expect(p.attention_naive_bytes).toBeGreaterThan(p.attention_bytes!);
+    }
+    expect(result.slopes.mamba_bytes).not.toBeNull();
+
+    // Decoding: Mamba's state has one size at every context length, and attention's cache contains the keys and values of every token.
+    const [short, long] = result.points;
+    expect(short.mamba_decode_ms_per_token).toBeGreaterThanOrEqual(0);
+    expect(long.attention_decode_ms_per_token).toBeGreaterThanOrEqual(0);
+    expect(short.mamba_decode_state_bytes).toBeGreaterThan(0);
+    expect(long.mamba_decode_state_bytes).toBe(short.mamba_decode_state_bytes);
+    expect(short.attention_decode_cache_bytes).toBe(2 * 16 * 8 * 4);
+    expect(long.attention_decode_cache_bytes).toBe(2 * 32 * 8 * 4);
+  });
+
+  it('pauses training before measuring', async () => {
+    const trainer = new Trainer({ gpu: () => nodeGpu, metricsIntervalMs: 0, probeIntervalMs: 1e9 });
+    await trainer.configure(tinyRun());
+    await trainer.start();
+    await trainer.benchMemorySpeed({ ...request, lengths: [16] });
+    expect(trainer.currentStatus).toBe('paused');
+  });
+
+  it('rejects without WebGPU and says why', async () => {
+    const trainer = new Trainer({ gpu: () => undefined });
+    await expect(trainer.benchMemorySpeed(request)).rejects.toThrow(/memory and speed sweep needs WebGPU.*navigator\.gpu is missing/);
+  });
+
+  it('rejects an n_head that does not divide d_model', async () => {
+    const trainer = new Trainer({ gpu: () => nodeGpu });
+    await expect(trainer.benchMemorySpeed({ ...request, n_head: 3 })).rejects.toThrow('n_head = 3 does not divide d_model = 8');
+  });
+});

@@ -3,6 +3,8 @@
  * the Web Worker (trainer.worker.ts exposes it with comlink) and, unchanged,
  * under Node for the command line.
  */
+import { runMemorySpeedBench } from '../src/bench/memorySpeed';
+import type { MemorySpeedPoint, MemorySpeedRequest, MemorySpeedResult } from '../src/bench/memorySpeedTypes';
 import { runScanBench } from '../src/bench/scanBench';
 import { createEngine, requestDevice } from '../src/engine/create';
 import type { Engine } from '../src/engine/types';
@@ -199,6 +201,17 @@ export class Trainer implements TrainerApi {
     if ('reason' in created) throw new Error(`the scan benchmark needs WebGPU, and ${created.reason}`);
     try {
       return await runScanBench(created.device, created.adapterName, { ...options, onPoint });
+    } finally {
+      created.device.destroy();
+    }
+  }
+
+  async benchMemorySpeed(request: MemorySpeedRequest, onPoint?: (point: MemorySpeedPoint) => void): Promise<MemorySpeedResult> {
+    await this.pause();
+    const created = await requestDevice(this.gpu(), ['timestamp-query']);
+    if ('reason' in created) throw new Error(`the memory and speed sweep needs WebGPU, and ${created.reason}`);
+    try {
+      return await runMemorySpeedBench(created.device, created.adapterName, { ...request, onPoint });
     } finally {
       created.device.destroy();
     }

@@ -147,7 +147,7 @@ function allocateInputs(ctx: GpuContext, dims: ScanShape): BenchInputs {
 }
 
 /** Writes uniform values in [low, high) into the buffer, repeating one random block of FILL_BLOCK floats. */
-function fillTiled(device: GPUDevice, buffer: GPUBuffer, floats: number, rng: Rng, low: number, high: number): void {
+export function fillTiled(device: GPUDevice, buffer: GPUBuffer, floats: number, rng: Rng, low: number, high: number): void {
   const block = new Float32Array(Math.min(FILL_BLOCK, floats));
   for (let i = 0; i < block.length; i++) block[i] = low + (high - low) * rng.uniform();
   for (let start = 0; start < floats; start += block.length) {

@@ -20,6 +20,10 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
     summary: 'time the selective scan kernels',
     load: async () => (await import('./benchScan')).runScanBench,
   },
+  attention: {
+    summary: 'compare a Mamba block with an attention block: time, memory and decoding per length',
+    load: async () => (await import('./benchAttention')).runAttentionBench,
+  },
 };
 
 const EXIT_FAILED = 1;

@@ -7,6 +7,41 @@ import { ropeRow, swigluForward } from './attentionOps';
 import { matmulForward, rmsnormForward, type Vec } from './ops';
 import { transformerLayerNames, type TransformerModel } from './transformer';
 
+/**
+ * Attention of one query per batch row over the first `length` rows of a KV
+ * cache, every head: out = softmax(q kᵀ / √head_dim) v. q and out are
+ * (b, n_head · head_dim), already rotated when RoPE is used; kCache and vCache
+ * are (b, capacity, n_head · head_dim). Equals the last row of attentionForward
+ * in attentionOps.ts over the same keys and values.
+ */
+export function attentionDecode(
+  out: Vec, q: Vec, kCache: Vec, vCache: Vec, b: number, capacity: number, length: number, nHead: number, headDim: number,
+): void {
+  const d = nHead * headDim;
+  const scale = 1 / Math.sqrt(headDim);
+  const scores = new Float64Array(length);
+  for (let r = 0; r < b; r++) {
+    for (let h = 0; h < nHead; h++) {
+      const qo = r * d + h * headDim;
+      let max = -Infinity;
+      for (let s = 0; s < length; s++) {
+        const ko = (r * capacity + s) * d + h * headDim;
+        let dot = 0;
+        for (let e = 0; e < headDim; e++) dot += q[qo + e] * kCache[ko + e];
+        scores[s] = dot * scale;
+        max = Math.max(max, scores[s]);
+      }
+      let sum = 0;
+      for (let s = 0; s < length; s++) sum += (scores[s] = Math.exp(scores[s] - max));
+      for (let e = 0; e < headDim; e++) out[qo + e] = 0;
+      for (let s = 0; s < length; s++) {
+        const vo = (r * capacity + s) * d + h * headDim;
+        for (let e = 0; e < headDim; e++) out[qo + e] += (scores[s] / sum) * vCache[vo + e];
+      }
+    }
+  }
+}
+
 export class TransformerDecoder {
   /** keys[layer] and values[layer] are (b, capacity, d_model); rows past `position` are unused. */
   private keys: Float64Array[] = [];
@@ -65,8 +100,6 @@ export class TransformerDecoder {
     const gate = new Float64Array(b * f);
     const up = new Float64Array(b * f);
     const act = new Float64Array(b * f);
-    const scores = new Float64Array(t + 1);
-    const scale = 1 / Math.sqrt(hd);
 
     for (let i = 0; i < cfg.n_layer; i++) {
       const n = transformerLayerNames(i);
@@ -86,25 +119,8 @@ export class TransformerDecoder {
       for (let r = 0; r < b; r++) {
         K.set(k.subarray(r * d, (r + 1) * d), (r * this.capacity + t) * d);
         Vc.set(v.subarray(r * d, (r + 1) * d), (r * this.capacity + t) * d);
-        for (let h = 0; h < nh; h++) {
-          const qo = r * d + h * hd;
-          let max = -Infinity;
-          for (let s = 0; s <= t; s++) {
-            const ko = (r * this.capacity + s) * d + h * hd;
-            let dot = 0;
-            for (let e = 0; e < hd; e++) dot += q[qo + e] * K[ko + e];
-            scores[s] = dot * scale;
-            max = Math.max(max, scores[s]);
-          }
-          let sum = 0;
-          for (let s = 0; s <= t; s++) sum += (scores[s] = Math.exp(scores[s] - max));
-          for (let e = 0; e < hd; e++) att[qo + e] = 0;
-          for (let s = 0; s <= t; s++) {
-            const vo = (r * this.capacity + s) * d + h * hd;
-            for (let e = 0; e < hd; e++) att[qo + e] += (scores[s] / sum) * Vc[vo + e];
-          }
-        }
       }
+      attentionDecode(att, q, K, Vc, b, this.capacity, t + 1, nh, hd);
       matmulForward(proj, att, p(n.o), b, d, d);
       for (let j = 0; j < resid.length; j++) resid[j] += proj[j];
 

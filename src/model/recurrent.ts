@@ -16,6 +16,51 @@ interface LayerState {
   h: Float64Array;
 }
 
+/**
+ * One step of the causal depthwise convolution and SiLU for one new input per
+ * batch row: the window convState (b, d, k), oldest first, shifts left by one and
+ * takes x (b, d); u (b, d) = SiLU(bias + Σ_j w[j] · window[j]). Equals the last
+ * row of conv1dSiluForward in ops.ts over the same inputs.
+ */
+export function conv1dSiluStep(u: Vec, convState: Vec, x: Vec, w: Vec, bias: Vec, b: number, d: number, k: number): void {
+  for (let r = 0; r < b; r++) {
+    for (let c = 0; c < d; c++) {
+      const o = (r * d + c) * k;
+      convState.copyWithin(o, o + 1, o + k);
+      convState[o + k - 1] = x[r * d + c];
+      let acc = bias[c];
+      for (let j = 0; j < k; j++) acc += w[c * k + j] * convState[o + j];
+      u[r * d + c] = silu(acc);
+    }
+  }
+}
+
+/**
+ * One step of the selective scan for one new token per batch row: with
+ * Δ = softplus(deltaRaw + deltaBias) and A = −exp(A_log), h (b, d, n) becomes
+ * exp(Δ A) ⊙ h + Δ B u, and out (b, d) = (C · h + D u) ⊙ SiLU(z). B and C are
+ * (b, n); u, deltaRaw and z are (b, d). Equals one step of selectiveScanForward
+ * in ops.ts.
+ */
+export function selectiveScanStep(
+  out: Vec, h: Vec, u: Vec, deltaRaw: Vec, B: Vec, C: Vec, z: Vec, A_log: Vec, D: Vec, deltaBias: Vec,
+  b: number, d: number, n: number,
+): void {
+  for (let r = 0; r < b; r++) {
+    for (let c = 0; c < d; c++) {
+      const o = r * d + c;
+      const dt = softplus(deltaRaw[o] + deltaBias[c]);
+      let acc = 0;
+      for (let s = 0; s < n; s++) {
+        const hi = o * n + s;
+        h[hi] = Math.exp(-dt * Math.exp(A_log[c * n + s])) * h[hi] + dt * B[r * n + s] * u[o];
+        acc += h[hi] * C[r * n + s];
+      }
+      out[o] = (acc + D[c] * u[o]) * silu(z[o]);
+    }
+  }
+}
+
 export class MambaDecoder {
   private layers: LayerState[] = [];
   private position = 0;

@@ -6,6 +6,7 @@ import { create } from 'zustand';
 import { subscribeWithSelector } from 'zustand/middleware';
 import { createBenchSlice } from './benchSlice';
 import { createConfigSlice } from './configSlice';
+import { createMemorySpeedSlice } from './memorySpeedSlice';
 import { createRunSlice } from './runSlice';
 import type { AppState } from './types';
 import { createViewSlice } from './viewSlice';
@@ -18,6 +19,7 @@ export const useAppStore = create<AppState>()(
     ...createRunSlice(...args),
     ...createViewSlice(...args),
     ...createBenchSlice(...args),
+    ...createMemorySpeedSlice(...args),
   })),
 );
 
@@ -28,4 +30,5 @@ export function resetStore(): void {
   state.resetRunSlice();
   state.resetView();
   state.resetBench();
+  state.resetMemorySpeed();
 }

@@ -7,14 +7,16 @@ import { LinkedCompareView } from './compare/LinkedCompareView';
 import { ControlsPanel } from './ControlsPanel';
 import { DeltaPanel } from './DeltaPanel';
 import { ErrorBanner } from './ErrorBanner';
+import { MemorySpeedPanel } from './MemorySpeedPanel';
 import { MetricsPanel } from './MetricsPanel';
 import { StatePanel } from './StatePanel';
 import { StatusPanel } from './StatusPanel';
 
 const VIEW_TABS: { view: AppView; label: string }[] = [
   { view: 'train', label: 'Train' },
-  { view: 'scan', label: 'Scan benchmark' },
   { view: 'compare', label: 'Compare' },
+  { view: 'memory', label: 'Memory and speed' },
+  { view: 'scan', label: 'Scan benchmark' },
 ];
 
 /** The probe panels of the configured architecture: Δ and the state for Mamba, attention weights for a Transformer. */
@@ -89,6 +91,11 @@ export function App() {
             </ViewBody>
           )}
           {view === 'compare' && <ViewBody view="compare"><LinkedCompareView /></ViewBody>}
+          {view === 'memory' && (
+            <ViewBody view="memory">
+              <MemorySpeedPanel />
+            </ViewBody>
+          )}
         </main>
       </div>
     </div>

@@ -1,6 +1,6 @@
 import { useId, useMemo, useState } from 'react';
 import type { ScanBenchPoint } from '../bench/scanBench';
-import { createLogLogChart, type LogLogChartOptions, type LogLogSeries } from '../charts/logLogChart';
+import { createLogLogChart, type LogLogChartOptions, type LogLogData } from '../charts/logLogChart';
 import type { ScanBenchRequest } from '../protocol';
 import { useAppStore } from '../store';
 import { useChart } from './useChart';
@@ -66,17 +66,18 @@ function TimeChart({ points }: { points: ScanBenchPoint[] }) {
     () => ({ label: 'scan benchmark, time against length', xLabel: 'sequence length (tokens)', yLabel: 'time (ms)' }),
     [],
   );
-  const series = useMemo<LogLogSeries[]>(
-    () =>
-      SERIES.map((s) => ({
+  const data = useMemo<LogLogData>(
+    () => ({
+      series: SERIES.map((s) => ({
         name: s.name,
         color: s.color,
         dashed: s.dashed,
         points: points.map((p) => ({ x: p.length, y: p[s.key] })),
       })),
+    }),
     [points],
   );
-  const ref = useChart(createLogLogChart, options, series);
+  const ref = useChart(createLogLogChart, options, data);
   return <div ref={ref} className="chart-host" />;
 }
 

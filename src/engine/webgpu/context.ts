@@ -59,6 +59,11 @@ const KERNELS = {
   selective_scan_materializing_backward_bc: { file: 'selective_scan_materializing', bindings: [U, RW, R, R, R, R, R, R] },
   selective_scan_materializing_backward_delta: { file: 'selective_scan_materializing', bindings: [U, RW, R, R, R, R, R, R, R] },
   selective_scan_materializing_backward_params: { file: 'selective_scan_materializing', bindings: [U, RW, R, R, R, R, R, R] },
+  conv1d_silu_step: { file: 'mamba_step', bindings: [U, RW, RW, R, R] },
+  selective_scan_step: { file: 'mamba_step', bindings: [U, RW, RW, R, R, R, R, R] },
+  attention_decode_append: { file: 'attention_decode', bindings: [U, U, RW, RW, RW, R, R, R] },
+  attention_decode_partial: { file: 'attention_decode', bindings: [U, U, RW, R, R, R] },
+  attention_decode_combine: { file: 'attention_decode', bindings: [U, U, RW, R] },
   memory_copy: { file: 'memory_copy', bindings: [U, RW, R] },
   silu_gate_forward: { file: 'silu_gate', bindings: [U, RW, R, R] },
   silu_gate_backward: { file: 'silu_gate', bindings: [U, RW, RW, R, R, R] },
@@ -141,6 +146,8 @@ export class GpuContext {
   private readonly modules = new Map<string, Promise<GPUShaderModule>>();
   private readonly kernels = new Map<string, Promise<Kernel>>();
   private readonly buffers = new Set<GPUBuffer>();
+  private live = 0;
+  private peak = 0;
 
   constructor(readonly device: GPUDevice) {}
 
@@ -206,6 +213,8 @@ export class GpuContext {
     }
     const buffer = this.device.createBuffer({ label, size, usage });
     this.buffers.add(buffer);
+    this.live += size;
+    this.peak = Math.max(this.peak, this.live);
     return buffer;
   }
 
@@ -256,22 +265,43 @@ export class GpuContext {
 
   /** Destroys one buffer made by this context. */
   destroyBuffer(buffer: GPUBuffer): void {
-    if (this.buffers.delete(buffer)) buffer.destroy();
+    if (this.buffers.delete(buffer)) {
+      this.live -= buffer.size;
+      buffer.destroy();
+    }
   }
 
   /** Destroys every buffer made by this context; pipelines have no destroy and go with the device. */
   destroy(): void {
     for (const buffer of this.buffers) buffer.destroy();
     this.buffers.clear();
+    this.live = 0;
     this.kernels.clear();
     this.modules.clear();
   }
 
   /** Total bytes of the buffers this context holds. */
   get allocatedBytes(): number {
-    let total = 0;
-    for (const buffer of this.buffers) total += buffer.size;
-    return total;
+    return this.live;
+  }
+
+  /** Bytes of the buffers this context holds now, after rounding each up to 4 bytes; the same as allocatedBytes. */
+  get liveBytes(): number {
+    return this.live;
+  }
+
+  /**
+   * Most bytes this context held at once since it was created or since the last
+   * resetPeak(). Counts only buffers made through this context, not the staging
+   * buffers of readBuffers or buffers made on the device directly.
+   */
+  get peakBytes(): number {
+    return this.peak;
+  }
+
+  /** Starts a new peak from the bytes held now. */
+  resetPeak(): void {
+    this.peak = this.live;
   }
 }
 
