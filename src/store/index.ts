@@ -7,6 +7,7 @@ import { subscribeWithSelector } from 'zustand/middleware';
 import { createBenchSlice } from './benchSlice';
 import { createConfigSlice } from './configSlice';
 import { createRunSlice } from './runSlice';
+import { createStudioSlice } from './studioSlice';
 import type { AppState } from './types';
 import { createViewSlice } from './viewSlice';
 
@@ -18,6 +19,7 @@ export const useAppStore = create<AppState>()(
     ...createRunSlice(...args),
     ...createViewSlice(...args),
     ...createBenchSlice(...args),
+    ...createStudioSlice(...args),
   })),
 );
 
@@ -28,4 +30,5 @@ export function resetStore(): void {
   state.resetRunSlice();
   state.resetView();
   state.resetBench();
+  state.resetStudio();
 }

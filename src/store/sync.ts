@@ -3,6 +3,7 @@
  * config, and a changed config is sent to the trainer once typing pauses.
  */
 import { useAppStore } from './index';
+import { startStudioSync } from './studioSync';
 import { encodeRunQuery } from './url';
 import { isAppView } from './viewSlice';
 
@@ -11,7 +12,8 @@ export const CONFIGURE_DELAY_MS = 300;
 
 /**
  * Reads the config from the current URL, connects to the trainer and keeps both in
- * step with the store. Returns a function that stops the syncing.
+ * step with the store, and restores the studio's runs. Returns a function that stops
+ * the syncing.
  */
 export function startSync(): () => void {
   const store = useAppStore;
@@ -31,6 +33,7 @@ export function startSync(): () => void {
     },
   );
   void store.getState().connect();
+  const stopStudioSync = startStudioSync();
 
   let timer: ReturnType<typeof setTimeout> | undefined;
   const stopConfigSync = store.subscribe(
@@ -52,6 +55,7 @@ export function startSync(): () => void {
     stopConfigSync();
     stopViewSync();
     window.removeEventListener('hashchange', readHash);
+    void stopStudioSync.then((stop) => stop());
   };
 }
 

@@ -5,8 +5,8 @@ import type { AppState, AppMiddleware } from './types';
 export type AxisScale = 'linear' | 'log';
 
 /** The page's views, each a tab; the URL's hash names the open one, such as #scan. */
-export type AppView = 'train' | 'scan';
-export const APP_VIEWS: readonly AppView[] = ['train', 'scan'];
+export type AppView = 'train' | 'scan' | 'compare';
+export const APP_VIEWS: readonly AppView[] = ['train', 'scan', 'compare'];
 
 export function isAppView(value: string): value is AppView {
   return (APP_VIEWS as readonly string[]).includes(value);
