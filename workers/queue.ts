@@ -8,7 +8,7 @@ import type { ScanKind } from '../src/engine/webgpu/graph';
 import type {
   QueueEvent, QueueMode, QueueRunSnapshot, QueueRunSpec, QueueState, RunQueueApi,
 } from '../src/studio/queueProtocol';
-import { QUEUE_MODES } from '../src/studio/queueProtocol';
+import { INTERLEAVE_STEPS, QUEUE_MODES } from '../src/studio/queueProtocol';
 import type { StudioRunStatus } from '../src/studio/types';
 import { TrainingRun } from './trainingRun';
 import { validateRun } from './validateRun';
@@ -85,7 +85,7 @@ export class RunQueue implements RunQueueApi {
   constructor(options: RunQueueOptions) {
     this.gpu = options.gpu;
     this.metricsIntervalMs = options.metricsIntervalMs ?? 250;
-    this.sliceSteps = options.sliceSteps ?? 10;
+    this.sliceSteps = options.sliceSteps ?? INTERLEAVE_STEPS;
     if (!Number.isInteger(this.sliceSteps) || this.sliceSteps < 1) {
       throw new RangeError(`sliceSteps = ${this.sliceSteps} is invalid: use a positive integer such as 10`);
     }

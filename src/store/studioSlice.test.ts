@@ -115,6 +115,15 @@ describe('studio slice adding runs', () => {
     expect(state().studioRuns).toHaveLength(1);
   });
 
+  it('duplicate rejects an unchanged value', () => {
+    const first = addTiny();
+    expect(state().duplicateStudioRun(first.id, { key: 'selective_delta', value: true })).toEqual({
+      ok: false,
+      errors: ['selective_delta is already input-dependent (S6) in e2e-tiny: choose another value'],
+    });
+    expect(state().studioRuns).toHaveLength(1);
+  });
+
   it('duplicate of a deleted run fails', () => {
     expect(state().duplicateStudioRun('gone', { key: 'd_state', value: 1 })).toEqual({
       ok: false,

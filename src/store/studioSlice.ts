@@ -8,7 +8,8 @@ import type { RunConfig } from '../protocol';
 import { defaultRunName } from '../studio/differences';
 import type { QueueEvent, QueueMode, QueueRunSpec, QueueState } from '../studio/queueProtocol';
 import {
-  applyChange, changeErrors, formatKeyValue, gridConfigs, newStudioRun, queuedRunErrors, type RunChange, type RunKey,
+  applyChange, changeErrors, formatKeyValue, gridConfigs, newStudioRun, queuedRunErrors, readKey,
+  type RunChange, type RunKey,
 } from '../studio/runs';
 import type { StudioRun } from '../studio/types';
 import { getRunQueue } from '../trainerClient';
@@ -135,8 +136,13 @@ export const createStudioSlice: StateCreator<AppState, AppMiddleware, [], Studio
       const runs = get().studioRuns;
       const index = runs.findIndex((run) => run.id === id);
       if (index < 0) return { ok: false, errors: [`run ${id} is not in the list: it may have been deleted`] };
-      const applied = applyChange(runs[index].config, change);
+      const source = runs[index].config;
+      const applied = applyChange(source, change);
       if ('error' in applied) return { ok: false, errors: [applied.error] };
+      if (readKey(source, change.key) === change.value) {
+        const value = formatKeyValue(change.key, change.value);
+        return { ok: false, errors: [`${change.key} is already ${value} in ${runs[index].name}: choose another value`] };
+      }
       const errors = changeErrors(change, applied.config);
       if (errors.length > 0) return { ok: false, errors };
 

@@ -9,6 +9,9 @@ import type { StudioRunStatus } from './types';
 export type QueueMode = 'sequential' | 'interleaved';
 export const QUEUE_MODES: readonly QueueMode[] = ['sequential', 'interleaved'];
 
+/** Steps each run trains per turn in interleaved mode, unless the queue is built with another sliceSteps. */
+export const INTERLEAVE_STEPS = 10;
+
 /** 'idle' when no run is waiting to train, 'paused' when stopped with runs still waiting. */
 export type QueueState = 'idle' | 'running' | 'paused';
 

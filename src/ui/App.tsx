@@ -9,10 +9,12 @@ import { ErrorBanner } from './ErrorBanner';
 import { MetricsPanel } from './MetricsPanel';
 import { StatePanel } from './StatePanel';
 import { StatusPanel } from './StatusPanel';
+import { RunQueuePanel } from './studio/RunQueuePanel';
 
 const VIEW_TABS: { view: AppView; label: string }[] = [
   { view: 'train', label: 'Train' },
   { view: 'scan', label: 'Scan benchmark' },
+  { view: 'compare', label: 'Compare' },
 ];
 
 /** The probe panels of the configured architecture: Δ and the state for Mamba, attention weights for a Transformer. */
@@ -84,6 +86,11 @@ export function App() {
           {view === 'scan' && (
             <ViewBody view="scan">
               <BenchmarkPanel />
+            </ViewBody>
+          )}
+          {view === 'compare' && (
+            <ViewBody view="compare">
+              <RunQueuePanel />
             </ViewBody>
           )}
         </main>
