@@ -32,6 +32,28 @@ test('queued runs finish and return after a reload', async ({ page }) => {
   await expect(page.getByRole('button', { name: 'Start queue' })).toBeDisabled();
   await expect(page.getByText('Queue idle. 40 of 40 steps.')).toBeVisible();
 
+  // Each finished run's final weights are in their own object store, at step 20.
+  const weights = await page.evaluate(async () => {
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const request = indexedDB.open('mamba-playground-studio');
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+    const records = await new Promise<{ step: number; params: Float32Array }[]>((resolve, reject) => {
+      const request = db.transaction('weights').objectStore('weights').getAll();
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+    db.close();
+    return records.map((record) => ({ step: record.step, isFloat32: record.params instanceof Float32Array, length: record.params.length }));
+  });
+  expect(weights).toHaveLength(2);
+  for (const record of weights) {
+    expect(record.step).toBe(20);
+    expect(record.isFloat32).toBe(true);
+    expect(record.length).toBeGreaterThan(2000);
+  }
+
   await page.reload();
   await expect(page.getByRole('tab', { name: 'Compare', exact: true })).toHaveAttribute('aria-selected', 'true');
   await expect(page.getByRole('textbox', { name: 'Name of run 1' })).toHaveValue('e2e-tiny');
