@@ -177,6 +177,21 @@ describe('studio slice list actions', () => {
     expect(state().studioRuns.map((run) => run.status)).toEqual(['queued', 'queued', 'done']);
   });
 
+  it('a running queue takes new runs', async () => {
+    const a = addTiny();
+    state().applyQueueEvent({ type: 'queue', state: 'running', message: null });
+    const result = state().duplicateStudioRun(a.id, { key: 'd_state', value: 2 });
+    if (!result.ok) throw new Error(result.errors.join('; '));
+    const copy = result.runs[0];
+    await vi.waitFor(() => expect(queue.setOrder).toHaveBeenCalledWith([a.id, copy.id]));
+    expect(queue.enqueue).toHaveBeenCalledWith([{ id: copy.id, config: copy.config }]);
+  });
+
+  it('an idle queue waits for Start', () => {
+    addTiny();
+    expect(queue.enqueue).not.toHaveBeenCalled();
+  });
+
   it('shows a failed queue call', async () => {
     addTiny();
     queue.start.mockRejectedValue(new Error('worker gone'));

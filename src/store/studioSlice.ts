@@ -102,10 +102,17 @@ export const createStudioSlice: StateCreator<AppState, AppMiddleware, [], Studio
       set({ studioError: `The run queue failed: ${errorMessage(error)}` });
     }
   };
+  /** Inserts new runs into the list; while the queue trains, it takes them in their place in the list. */
   const insertRuns = (runs: StudioRun[], at: number) => {
     const list = [...get().studioRuns];
     list.splice(at, 0, ...runs);
     set({ studioRuns: list });
+    if (get().queueState !== 'running') return;
+    void callQueue(async () => {
+      const queue = getRunQueue();
+      await queue.enqueue(runs.map(spec));
+      await queue.setOrder(get().studioRuns.map((run) => run.id));
+    });
   };
 
   return {
