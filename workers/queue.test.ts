@@ -5,6 +5,7 @@ import type { RunConfig } from '../src/protocol';
 import type {
   QueueEvent, QueueRunCancelledEvent, QueueRunMetricsEvent, QueueRunProbeEvent, QueueRunStatusEvent, QueueRunWeightsEvent,
 } from '../src/studio/queueProtocol';
+import { createNodeGpu } from '../src/engine/webgpu/node';
 import { RunQueue, type RunQueueOptions } from './queue';
 import { Trainer } from './trainer';
 import { TrainingRun } from './trainingRun';
@@ -154,6 +155,31 @@ describe('RunQueue interleaved', () => {
     expect(Array.from(log.weights('a')!.params)).toEqual(Array.from(await trainAlone(a, 7)));
     expect(Array.from(log.weights('b')!.params)).toEqual(Array.from(await trainAlone(b, 7)));
     expect(Array.from(log.weights('a')!.params)).not.toEqual(Array.from(log.weights('b')!.params));
+  });
+});
+
+describe('RunQueue on WebGPU', () => {
+  it('interleaves WebGPU and CPU runs', async () => {
+    const gpu = await createNodeGpu();
+    const log = createQueue({ gpu: () => gpu, sliceSteps: 2 });
+    await log.queue.setMode('interleaved');
+    const gpuRun = tinyRun({ max_steps: 4, engine: 'webgpu' });
+    await log.queue.enqueue([{ id: 'gpu', config: gpuRun }, { id: 'cpu', config: tinyRun({ max_steps: 4 }) }]);
+    await log.queue.start();
+    await log.queue.finished();
+
+    expect(log.statuses('gpu')).toEqual(['running', 'done']);
+    expect(log.statuses('cpu')).toEqual(['running', 'done']);
+    const engines = log.events.filter((e) => e.type === 'run-engine').map((e) => e.info.kind);
+    expect(engines).toEqual(['webgpu', 'cpu']);
+    // Both engines start from the same weights and data. After 4 steps they differ by
+    // float32 rounding only: 8.5e-7 at most on SwiftShader, and the bound leaves room for other adapters.
+    const gpuParams = log.weights('gpu')!.params;
+    const cpuParams = log.weights('cpu')!.params;
+    expect(gpuParams).toHaveLength(cpuParams.length);
+    let maxDiff = 0;
+    for (let i = 0; i < cpuParams.length; i++) maxDiff = Math.max(maxDiff, Math.abs(gpuParams[i] - cpuParams[i]));
+    expect(maxDiff).toBeLessThan(1e-4);
   });
 });
 
