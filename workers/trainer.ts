@@ -6,17 +6,16 @@
 import { runMemorySpeedBench } from '../src/bench/memorySpeed';
 import type { MemorySpeedPoint, MemorySpeedRequest, MemorySpeedResult } from '../src/bench/memorySpeedTypes';
 import { runScanBench } from '../src/bench/scanBench';
-import { createEngine, requestDevice } from '../src/engine/create';
-import type { Engine } from '../src/engine/types';
+import { requestDevice } from '../src/engine/create';
 import type { ScanKind } from '../src/engine/webgpu/graph';
-import { ConfigError, validateTrainConfig, type FieldError } from '../src/model/config';
-import { buildModelLayout, checkModelForLength, initModelParams, resolveModelConfig } from '../src/model/models';
-import { Rng } from '../src/model/random';
 import type { ScanBenchPoint, ScanBenchResult } from '../src/bench/scanBench';
 import type {
   EngineInfo, ProbeEvent, RunConfig, RunStatus, ScanBenchRequest, StepTimings, TrainerApi, TrainerEvent,
 } from '../src/protocol';
-import { generateBatch, probeSequence, validateTask, type TaskSequence } from '../src/tasks';
+import { TrainingRun } from './trainingRun';
+import { validateRun } from './validateRun';
+
+export { validateRun } from './validateRun';
 
 export interface TrainerOptions {
   /** Returns the WebGPU entry point: navigator.gpu in a browser, the `webgpu` package's GPU under Node. */
@@ -29,35 +28,8 @@ export interface TrainerOptions {
   scan?: ScanKind;
   /** Clock in milliseconds; tests may replace it. */
   now?: () => number;
-}
-
-/** Checks a run config where it enters; throws ConfigError listing every bad field. */
-export function validateRun(run: RunConfig) {
-  const errors: FieldError[] = [];
-  const collect = <T>(fn: () => T): T | undefined => {
-    try {
-      return fn();
-    } catch (err) {
-      if (err instanceof ConfigError) errors.push(...err.errors);
-      else throw err;
-      return undefined;
-    }
-  };
-  const config = collect(() => resolveModelConfig(run.model));
-  const train = collect(() => validateTrainConfig(run.train));
-  errors.push(...validateTask(run.task, run.train.seq_len));
-  if (run.model.vocab_size !== run.task.vocab_size) {
-    errors.push({
-      field: 'vocab_size',
-      message: `model vocab_size = ${run.model.vocab_size} does not match the task's vocab_size = ${run.task.vocab_size}: set both to the same value`,
-    });
-  }
-  if (config) errors.push(...checkModelForLength(config, run.train.seq_len));
-  if (!Number.isInteger(run.max_steps) || run.max_steps < 0) {
-    errors.push({ field: 'max_steps', message: `max_steps = ${run.max_steps} is invalid: use 0 for no limit or a positive integer such as 2000` });
-  }
-  if (errors.length > 0 || !config || !train) throw new ConfigError(errors);
-  return { config, train };
+  /** Runs before training starts or resumes; the worker pauses the run queue here, so the two never train at once. */
+  beforeStart?: () => Promise<void>;
 }
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
@@ -69,14 +41,9 @@ export class Trainer implements TrainerApi {
   private readonly probeIntervalMs: number;
   private readonly now: () => number;
   private readonly scan: ScanKind | undefined;
+  private readonly beforeStart: (() => Promise<void>) | undefined;
 
-  private run: RunConfig | null = null;
-  private engine: Engine | null = null;
-  private info: EngineInfo | null = null;
-  private probeSeq: TaskSequence | null = null;
-  private dataRng: Rng | null = null;
-  private stepCount = 0;
-  private elapsedMs = 0;
+  private current: TrainingRun | null = null;
   private status: RunStatus = 'idle';
   private stopRequested = false;
   private loop: Promise<void> | null = null;
@@ -87,6 +54,7 @@ export class Trainer implements TrainerApi {
     this.probeIntervalMs = options.probeIntervalMs ?? 1000;
     this.now = options.now ?? (() => performance.now());
     this.scan = options.scan;
+    this.beforeStart = options.beforeStart;
   }
 
   async subscribe(listener: (event: TrainerEvent) => void): Promise<void> {
@@ -103,7 +71,7 @@ export class Trainer implements TrainerApi {
   }
 
   get currentStep(): number {
-    return this.stepCount;
+    return this.current?.step ?? 0;
   }
 
   get currentStatus(): RunStatus {
@@ -111,47 +79,35 @@ export class Trainer implements TrainerApi {
   }
 
   async configure(run: RunConfig): Promise<EngineInfo> {
-    const { config, train } = validateRun(run);
+    validateRun(run);
     await this.pause();
-    this.disposeEngine();
+    this.disposeRun();
 
-    const layout = buildModelLayout(config);
-    const params = initModelParams(config, layout, train.seed);
-    const created = await createEngine(config, train, params, {
-      preference: run.engine,
+    this.current = await TrainingRun.create(run, {
       gpu: this.gpu(),
-      onDeviceError: (message) => this.fail(`GPU error: ${message}`),
       scan: this.scan,
+      onDeviceError: (message) => this.fail(`GPU error: ${message}`),
+      now: this.now,
     });
-    this.engine = created.engine;
-    this.run = run;
-    this.info = {
-      kind: created.engine.kind,
-      description: created.engine.description,
-      fallbackReason: created.fallbackReason,
-      parameterCount: layout.count,
-    };
-    // The data stream and the probe have their own seeds, derived from the run's seed.
-    this.dataRng = new Rng(train.seed * 2 + 1);
-    this.probeSeq = probeSequence(run.task, train.seq_len, train.seed + 1000);
-    this.stepCount = 0;
-    this.elapsedMs = 0;
-    this.emit({ type: 'engine', info: this.info });
+    this.emit({ type: 'engine', info: this.current.info });
     this.setStatus('idle');
     await this.probe();
-    return this.info;
+    return this.current.info;
   }
 
   async start(): Promise<void> {
-    if (!this.engine || !this.run) throw new Error('no run is configured: call configure(run) before start()');
+    if (!this.current) throw new Error('no run is configured: call configure(run) before start()');
     if (this.loop) return;
-    if (this.run.max_steps > 0 && this.stepCount >= this.run.max_steps) {
-      this.setStatus('done', `reached max_steps = ${this.run.max_steps}`);
+    if (this.current.reachedMax) {
+      this.setStatus('done', `reached max_steps = ${this.current.run.max_steps}`);
       return;
     }
+    await this.beforeStart?.();
+    // A pause or configure may have come in while beforeStart waited.
+    if (this.loop || !this.current) return;
     this.stopRequested = false;
     this.setStatus('running');
-    this.loop = this.trainLoop().finally(() => {
+    this.loop = this.trainLoop(this.current).finally(() => {
       this.loop = null;
     });
   }
@@ -168,29 +124,13 @@ export class Trainer implements TrainerApi {
   }
 
   async reset(): Promise<void> {
-    if (!this.run) return;
-    await this.configure(this.run);
+    if (!this.current) return;
+    await this.configure(this.current.run);
   }
 
   async probe(): Promise<ProbeEvent> {
-    if (!this.engine || !this.probeSeq || !this.run) throw new Error('no run is configured: call configure(run) before probe()');
-    const seq = this.probeSeq;
-    const result = await this.engine.probe(seq.tokens);
-    const config = this.engine.config;
-    const event: ProbeEvent = {
-      type: 'probe',
-      step: this.stepCount,
-      architecture: config.architecture,
-      tokens: Array.from(seq.tokens),
-      roles: seq.roles,
-      delta: result.delta,
-      states: result.states,
-      attention: result.attention,
-      predictions: Array.from(result.predictions),
-      d_inner: config.architecture === 'mamba' ? config.d_inner : 0,
-      d_state: config.architecture === 'mamba' ? config.d_state : 0,
-      n_head: config.architecture === 'transformer' ? config.n_head : 0,
-    };
+    if (!this.current) throw new Error('no run is configured: call configure(run) before probe()');
+    const event = await this.current.probe();
     this.emit(event);
     return event;
   }
@@ -224,17 +164,15 @@ export class Trainer implements TrainerApi {
    * but no events are emitted. Batch generation is outside the timed span.
    */
   async benchmark(steps: number, warmup: number): Promise<StepTimings> {
-    if (!this.engine || !this.run) throw new Error('no run is configured: call configure(run) before benchmark()');
+    if (!this.current) throw new Error('no run is configured: call configure(run) before benchmark()');
     if (this.loop) throw new Error('training is running: call pause() before benchmark()');
-    const engine = this.engine;
-    const { batch_size: b, seq_len: l, learning_rate: lr } = this.run.train;
+    const current = this.current;
+    const { batch_size: b, seq_len: l } = current.run.train;
     const stepMs: number[] = [];
     for (let i = 0; i < warmup + steps; i++) {
-      const batch = generateBatch(this.run.task, b, l, this.dataRng!);
-      this.stepCount++;
+      const batch = current.nextBatch();
       const start = this.now();
-      engine.step(batch, this.stepCount, lr);
-      if (engine.flush) await engine.flush();
+      await current.trainStep(batch);
       if (i >= warmup) stepMs.push(this.now() - start);
     }
     return { stepMs, tokensPerStep: b * l };
@@ -242,13 +180,13 @@ export class Trainer implements TrainerApi {
 
   async dispose(): Promise<void> {
     await this.pause();
-    this.disposeEngine();
+    this.disposeRun();
     this.listeners.length = 0;
   }
 
-  private disposeEngine(): void {
-    this.engine?.dispose();
-    this.engine = null;
+  private disposeRun(): void {
+    this.current?.dispose();
+    this.current = null;
   }
 
   private fail(message: string): void {
@@ -256,10 +194,7 @@ export class Trainer implements TrainerApi {
     this.setStatus('error', message);
   }
 
-  private async trainLoop(): Promise<void> {
-    const engine = this.engine!;
-    const run = this.run!;
-    const { batch_size: b, seq_len: l, learning_rate: lr } = run.train;
+  private async trainLoop(current: TrainingRun): Promise<void> {
     let intervalStart = this.now();
     let intervalSteps = 0;
     let lastProbe = this.now();
@@ -267,17 +202,13 @@ export class Trainer implements TrainerApi {
 
     try {
       while (!this.stopRequested) {
-        const batch = generateBatch(run.task, b, l, this.dataRng!);
-        this.stepCount++;
-        engine.step(batch, this.stepCount, lr);
+        await current.trainStep(current.nextBatch());
         intervalSteps++;
-        // Keep at most one step queued on the GPU, so pause and metrics stay prompt.
-        if (engine.flush) await engine.flush();
 
-        const reachedMax = run.max_steps > 0 && this.stepCount >= run.max_steps;
+        const reachedMax = current.reachedMax;
         const t = this.now();
         if (t - intervalStart >= this.metricsIntervalMs || reachedMax) {
-          await this.emitMetrics(engine, intervalSteps, intervalStart, b * l);
+          this.emit(await current.readMetrics(intervalSteps, intervalStart));
           intervalStart = this.now();
           intervalSteps = 0;
         }
@@ -286,7 +217,7 @@ export class Trainer implements TrainerApi {
           lastProbe = this.now();
         }
         if (reachedMax) {
-          this.setStatus('done', `reached max_steps = ${run.max_steps}`);
+          this.setStatus('done', `reached max_steps = ${current.run.max_steps}`);
           return;
         }
         // Let pause and other messages in between steps.
@@ -295,7 +226,7 @@ export class Trainer implements TrainerApi {
           lastYield = this.now();
         }
       }
-      if (intervalSteps > 0) await this.emitMetrics(engine, intervalSteps, intervalStart, b * l);
+      if (intervalSteps > 0) this.emit(await current.readMetrics(intervalSteps, intervalStart));
       // Show Δ and the states at the step where training stopped.
       if (this.status === 'running') {
         await this.probe();
@@ -304,22 +235,5 @@ export class Trainer implements TrainerApi {
     } catch (err) {
       this.setStatus('error', err instanceof Error ? err.message : String(err));
     }
-  }
-
-  private async emitMetrics(engine: Engine, steps: number, since: number, tokensPerStep: number): Promise<void> {
-    const m = await engine.readMetrics();
-    const wall = this.now() - since;
-    this.elapsedMs += wall;
-    const seconds = wall / 1000;
-    this.emit({
-      type: 'metrics',
-      step: this.stepCount,
-      loss: m.loss,
-      accuracy: m.accuracy,
-      msPerStep: wall / steps,
-      stepsPerSecond: steps / seconds,
-      tokensPerSecond: (steps * tokensPerStep) / seconds,
-      elapsedMs: this.elapsedMs,
-    });
   }
 }

@@ -8,6 +8,7 @@ import { createBenchSlice } from './benchSlice';
 import { createConfigSlice } from './configSlice';
 import { createMemorySpeedSlice } from './memorySpeedSlice';
 import { createRunSlice } from './runSlice';
+import { createStudioSlice } from './studioSlice';
 import type { AppState } from './types';
 import { createViewSlice } from './viewSlice';
 
@@ -20,6 +21,7 @@ export const useAppStore = create<AppState>()(
     ...createViewSlice(...args),
     ...createBenchSlice(...args),
     ...createMemorySpeedSlice(...args),
+    ...createStudioSlice(...args),
   })),
 );
 
@@ -31,4 +33,5 @@ export function resetStore(): void {
   state.resetView();
   state.resetBench();
   state.resetMemorySpeed();
+  state.resetStudio();
 }

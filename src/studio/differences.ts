@@ -8,6 +8,7 @@ import type { RunConfig } from '../protocol';
 import { taskLabel } from '../tasks';
 import { choiceSpec, choicesForRun, CHOICES, formatChoice, type ChoiceKey, type ChoiceSpec } from '../store/choices';
 import { fieldsForRun, FIELDS, formatFieldValue, type FieldKey, type FieldSpec } from '../store/fields';
+import { readKey, runKeys, formatKeyValue, type RunKey } from './runs';
 
 /** Subject of a difference: the task kind, the engine, a choice or a numeric field. */
 export type DifferenceKey = 'task' | 'engine' | ChoiceKey | FieldKey;
@@ -136,4 +137,51 @@ function countValues(values: string[]): Map<string, number> {
   const counts = new Map<string, number>();
   for (const value of values) counts.set(value, (counts.get(value) ?? 0) + 1);
   return counts;
+}
+
+// Differences against one base run, which the runs list shows and new runs are named by.
+
+/** One way a run's config differs from a base run's, as the runs list shows it. */
+export interface PairDifference {
+  /** A field or choice key, 'task' or 'engine'. */
+  key: RunKey | 'task' | 'engine';
+  /** The value in the compared run, as the runs list shows it, such as "1" or "fixed (S4)". */
+  value: string;
+}
+
+/**
+ * Lists what `config` changes against `base`, in the order of the controls. Fields that
+ * only one of the two has, such as d_state when one run is a Transformer, are left out
+ * because the architecture difference already names them.
+ */
+export function configDifferences(base: RunConfig, config: RunConfig): PairDifference[] {
+  const differences: PairDifference[] = [];
+  if (base.task.kind !== config.task.kind) differences.push({ key: 'task', value: taskLabel(config.task) });
+
+  const baseKeys = new Set(runKeys(base));
+  for (const key of runKeys(config)) {
+    if (!baseKeys.has(key)) continue;
+    const value = readKey(config, key);
+    if (readKey(base, key) !== value) differences.push({ key, value: formatKeyValue(key, value) });
+  }
+
+  if (base.engine !== config.engine) differences.push({ key: 'engine', value: config.engine });
+  return differences;
+}
+
+/** Formats differences as one line, such as "d_state = 1, selective_delta = fixed (S4)". */
+export function formatPairDifferences(differences: PairDifference[]): string {
+  return differences.map((difference) => `${difference.key} = ${difference.value}`).join(', ');
+}
+
+/**
+ * Returns the default name of a run added to `runs`: what it changes against the first
+ * run, the preset's name for the first run, or the preset's name with a number when it
+ * changes nothing.
+ */
+export function defaultRunName(config: RunConfig, runs: readonly { config: RunConfig }[]): string {
+  if (runs.length === 0) return config.preset;
+  const differences = configDifferences(runs[0].config, config);
+  if (differences.length > 0) return formatPairDifferences(differences);
+  return `${config.preset} #${runs.length + 1}`;
 }

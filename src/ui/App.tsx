@@ -3,7 +3,7 @@ import { useAppStore } from '../store';
 import type { AppView } from '../store/viewSlice';
 import { AttentionPanel } from './AttentionPanel';
 import { BenchmarkPanel } from './BenchmarkPanel';
-import { LinkedCompareView } from './compare/LinkedCompareView';
+import { CompareView } from './compare/CompareView';
 import { ControlsPanel } from './ControlsPanel';
 import { DeltaPanel } from './DeltaPanel';
 import { ErrorBanner } from './ErrorBanner';
@@ -11,6 +11,7 @@ import { MemorySpeedPanel } from './MemorySpeedPanel';
 import { MetricsPanel } from './MetricsPanel';
 import { StatePanel } from './StatePanel';
 import { StatusPanel } from './StatusPanel';
+import { RunQueuePanel } from './studio/RunQueuePanel';
 
 const VIEW_TABS: { view: AppView; label: string }[] = [
   { view: 'train', label: 'Train' },
@@ -29,6 +30,13 @@ function ProbePanels() {
       <StatePanel />
     </>
   );
+}
+
+/** The Compare view of the studio's runs, with the problems of the opening comparison link. */
+function StudioCompareView() {
+  const runs = useAppStore((state) => state.studioRuns);
+  const messages = useAppStore((state) => state.compareLinkMessages);
+  return <CompareView runs={runs} messages={messages} />;
 }
 
 function ViewTabs() {
@@ -90,7 +98,12 @@ export function App() {
               <BenchmarkPanel />
             </ViewBody>
           )}
-          {view === 'compare' && <ViewBody view="compare"><LinkedCompareView /></ViewBody>}
+          {view === 'compare' && (
+            <ViewBody view="compare">
+              <RunQueuePanel />
+              <StudioCompareView />
+            </ViewBody>
+          )}
           {view === 'memory' && (
             <ViewBody view="memory">
               <MemorySpeedPanel />

@@ -12,6 +12,7 @@ export function RunButtons() {
   const train = useAppStore((state) => state.train);
   const pause = useAppStore((state) => state.pause);
   const resetRun = useAppStore((state) => state.resetRun);
+  const queueRunning = useAppStore((state) => state.queueState === 'running');
 
   const connected = connection === 'connected';
   const running = status === 'running';
@@ -24,6 +25,7 @@ export function RunButtons() {
   else if (status === 'done') note = `Training stopped: ${statusNote ?? 'the run is finished'}. Press Reset to train again.`;
   else if (pausing) note = 'Pausing after the step in flight…';
   else if (running) note = 'Pause to change settings.';
+  else if (queueRunning) note = 'The run queue in the Compare view is training; pressing Train pauses it.';
   else if (status === 'error' && errorKind === 'setup') note = 'Setting up the run failed. Fix the setting the message names, then press Train.';
   else if (status === 'error') note = 'Press Train to build the model again and train from step 0.';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { EngineInfo, MetricsEvent } from '../protocol';
-import { engineLabel, formatAccuracy, formatLoss, formatRate, statusText, type RunActivity } from './format';
+import { engineLabel, formatAccuracy, formatDuration, formatLoss, formatRate, statusText, type RunActivity } from './format';
 
 const metrics: MetricsEvent = {
   type: 'metrics',
@@ -90,5 +90,19 @@ describe('number formats', () => {
     expect(formatRate(12_300)).toBe('12.3k');
     expect(formatRate(4_560_000)).toBe('4.56M');
     expect(formatRate(Infinity)).toBe('–');
+  });
+});
+
+describe('formatDuration', () => {
+  it('picks the unit by size', () => {
+    expect(formatDuration(400)).toBe('< 1 s');
+    expect(formatDuration(42_000)).toBe('42 s');
+    expect(formatDuration(185_000)).toBe('3 min 05 s');
+    expect(formatDuration(3_720_000)).toBe('1 h 02 min');
+  });
+
+  it('rejects negative and infinite times', () => {
+    expect(formatDuration(-1)).toBe('–');
+    expect(formatDuration(Infinity)).toBe('–');
   });
 });

@@ -77,3 +77,14 @@ export function statusText(activity: RunActivity, metrics: MetricsEvent | null, 
   if (engine) parts.push(engine);
   return parts.join(' · ');
 }
+
+/** Formats a duration for time-left estimates: "< 1 s", "42 s", "3 min 05 s", "1 h 02 min". */
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '–';
+  const seconds = Math.round(ms / 1000);
+  if (seconds < 1) return '< 1 s';
+  if (seconds < 60) return `${seconds} s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes} min ${String(seconds % 60).padStart(2, '0')} s`;
+  return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, '0')} min`;
+}

@@ -1,0 +1,312 @@
+import 'fake-indexeddb/auto';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import type { EngineInfo, MetricsEvent, RunConfig } from '../protocol';
+import type { QueueEvent, QueueMode, QueueRunSpec } from '../studio/queueProtocol';
+
+// The store reaches the worker only through trainerClient, so the tests replace the run queue with a fake.
+const queue = {
+  enqueue: vi.fn<(runs: QueueRunSpec[]) => Promise<void>>(),
+  setOrder: vi.fn<(ids: string[]) => Promise<void>>(),
+  setMode: vi.fn<(mode: QueueMode) => Promise<void>>(),
+  start: vi.fn<() => Promise<void>>(),
+  pause: vi.fn<() => Promise<void>>(),
+  pauseRun: vi.fn<(id: string) => Promise<void>>(),
+  cancelRun: vi.fn<(id: string) => Promise<void>>(),
+};
+let queueListener: ((event: QueueEvent) => void) | null = null;
+
+vi.mock('../trainerClient', () => ({
+  getTrainer: () => ({}),
+  getRunQueue: () => queue,
+  subscribeToTrainer: async () => {},
+  subscribeToQueue: async (listener: (event: QueueEvent) => void) => {
+    queueListener = listener;
+  },
+  onWorkerFailure: () => () => {},
+}));
+
+const { resetStore, useAppStore } = await import('./index');
+const { startStudioSync, loadStudioWeights } = await import('./studioSync');
+const { findPreset } = await import('../presets');
+
+function tinyConfig(maxSteps = 20): RunConfig {
+  return { ...structuredClone(findPreset('e2e-tiny')!.run), engine: 'cpu', max_steps: maxSteps };
+}
+
+const state = () => useAppStore.getState();
+
+function addTiny(maxSteps = 20) {
+  const result = state().addStudioRun(tinyConfig(maxSteps));
+  if (!result.ok) throw new Error(result.errors.join('; '));
+  return result.runs[0];
+}
+
+function metricsAt(step: number, elapsedMs: number): MetricsEvent {
+  return { type: 'metrics', step, loss: 1.5, accuracy: 0.25, msPerStep: 1, stepsPerSecond: 1000, tokensPerSecond: 96_000, elapsedMs };
+}
+
+const cpuInfo: EngineInfo = { kind: 'cpu', description: 'CPU', fallbackReason: null, parameterCount: 1234 };
+
+beforeEach(() => {
+  resetStore();
+  queueListener = null;
+  for (const fn of Object.values(queue)) fn.mockReset().mockResolvedValue();
+});
+
+describe('studio slice adding runs', () => {
+  it('adds a run and names it by preset', () => {
+    const run = addTiny();
+    expect(state().studioRuns).toEqual([run]);
+    expect(run.name).toBe('e2e-tiny');
+    expect(run.status).toBe('queued');
+  });
+
+  it('rejects a run without max_steps', () => {
+    const result = state().addStudioRun(tinyConfig(0));
+    expect(result).toEqual({ ok: false, errors: ['max_steps = 0 is invalid for a queued run: use a positive integer such as 2000'] });
+    expect(state().studioRuns).toEqual([]);
+  });
+
+  it('grid adds one named run per value', () => {
+    const result = state().addStudioGrid(tinyConfig(), 'd_state', '1, 2, 4, 8, 16');
+    expect(result.ok).toBe(true);
+    expect(state().studioRuns.map((run) => run.name)).toEqual(['d_state = 1', 'd_state = 2', 'd_state = 4', 'd_state = 8', 'd_state = 16']);
+    expect(state().studioRuns.map((run) => (run.config.model as { d_state: number }).d_state)).toEqual([1, 2, 4, 8, 16]);
+    expect(new Set(state().studioRuns.map((run) => run.id)).size).toBe(5);
+  });
+
+  it('grid with a bad value adds nothing', () => {
+    addTiny();
+    const result = state().addStudioGrid(tinyConfig(), 'd_state', '1, 2, 65');
+    expect(result).toEqual({ ok: false, errors: ['d_state = 65 is out of range: use an integer from 1 to 64, such as 16'] });
+    expect(state().studioRuns).toHaveLength(1);
+  });
+
+  it('grid over a choice names by label', () => {
+    state().addStudioGrid(tinyConfig(), 'selective_delta', 'true, false');
+    expect(state().studioRuns.map((run) => run.name)).toEqual(['selective_delta = input-dependent (S6)', 'selective_delta = fixed (S4)']);
+  });
+
+  it('duplicate changes one field after its source', () => {
+    const first = addTiny();
+    const last = addTiny();
+    const result = state().duplicateStudioRun(first.id, { key: 'd_state', value: 1 });
+    if (!result.ok) throw new Error(result.errors.join('; '));
+    const copy = result.runs[0];
+    expect(state().studioRuns.map((run) => run.id)).toEqual([first.id, copy.id, last.id]);
+    expect(copy.name).toBe('d_state = 1');
+    expect(copy.config).toEqual({ ...first.config, model: { ...first.config.model, d_state: 1 } });
+    expect(copy.status).toBe('queued');
+  });
+
+  it('duplicate changes a choice', () => {
+    const first = addTiny();
+    const result = state().duplicateStudioRun(first.id, { key: 'architecture', value: 'transformer' });
+    if (!result.ok) throw new Error(result.errors.join('; '));
+    expect(result.runs[0].config.model.architecture).toBe('transformer');
+    expect(result.runs[0].name).toBe('architecture = Transformer (attention baseline)');
+  });
+
+  it('duplicate rejects an invalid value', () => {
+    const first = addTiny();
+    const result = state().duplicateStudioRun(first.id, { key: 'learning_rate', value: -1 });
+    expect(result.ok).toBe(false);
+    expect((result as { errors: string[] }).errors[0]).toMatch(/^learning_rate = -1 is out of range/);
+    expect(state().studioRuns).toHaveLength(1);
+  });
+
+  it('duplicate rejects an unchanged value', () => {
+    const first = addTiny();
+    expect(state().duplicateStudioRun(first.id, { key: 'selective_delta', value: true })).toEqual({
+      ok: false,
+      errors: ['selective_delta is already input-dependent (S6) in e2e-tiny: choose another value'],
+    });
+    expect(state().studioRuns).toHaveLength(1);
+  });
+
+  it('duplicate of a deleted run fails', () => {
+    expect(state().duplicateStudioRun('gone', { key: 'd_state', value: 1 })).toEqual({
+      ok: false,
+      errors: ['run gone is not in the list: it may have been deleted'],
+    });
+  });
+});
+
+describe('studio slice list actions', () => {
+  it('renames and ignores empty names', () => {
+    const run = addTiny();
+    state().renameStudioRun(run.id, '  baseline  ');
+    expect(state().studioRuns[0].name).toBe('baseline');
+    state().renameStudioRun(run.id, '   ');
+    expect(state().studioRuns[0].name).toBe('baseline');
+  });
+
+  it('moves a run and reorders the queue', () => {
+    const a = addTiny();
+    const b = addTiny();
+    const c = addTiny();
+    state().moveStudioRun(c.id, 0);
+    expect(state().studioRuns.map((run) => run.id)).toEqual([c.id, a.id, b.id]);
+    expect(queue.setOrder).toHaveBeenCalledWith([c.id, a.id, b.id]);
+  });
+
+  it('remove cancels the run in the queue', async () => {
+    const a = addTiny();
+    const b = addTiny();
+    await state().removeStudioRun(a.id);
+    expect(state().studioRuns.map((run) => run.id)).toEqual([b.id]);
+    expect(queue.cancelRun).toHaveBeenCalledWith(a.id);
+  });
+
+  it('start enqueues waiting runs in order', async () => {
+    const a = addTiny();
+    const b = addTiny(30);
+    const done = addTiny();
+    state().applyQueueEvent({ type: 'run-status', runId: done.id, status: 'done', message: 'reached max_steps = 20' });
+    state().applyQueueEvent({ type: 'run-status', runId: b.id, status: 'paused', message: null });
+    await state().setQueueMode('interleaved');
+    await state().startQueue();
+
+    expect(queue.setMode).toHaveBeenLastCalledWith('interleaved');
+    expect(queue.enqueue).toHaveBeenCalledWith([
+      { id: a.id, config: a.config },
+      { id: b.id, config: b.config },
+    ]);
+    expect(queue.setOrder).toHaveBeenLastCalledWith([a.id, b.id, done.id]);
+    expect(queue.start).toHaveBeenCalledTimes(1);
+    expect(state().studioRuns.map((run) => run.status)).toEqual(['queued', 'queued', 'done']);
+  });
+
+  it('a running queue takes new runs', async () => {
+    const a = addTiny();
+    state().applyQueueEvent({ type: 'queue', state: 'running', message: null });
+    const result = state().duplicateStudioRun(a.id, { key: 'd_state', value: 2 });
+    if (!result.ok) throw new Error(result.errors.join('; '));
+    const copy = result.runs[0];
+    await vi.waitFor(() => expect(queue.setOrder).toHaveBeenCalledWith([a.id, copy.id]));
+    expect(queue.enqueue).toHaveBeenCalledWith([{ id: copy.id, config: copy.config }]);
+  });
+
+  it('an idle queue waits for Start', () => {
+    addTiny();
+    expect(queue.enqueue).not.toHaveBeenCalled();
+  });
+
+  it('shows a failed queue call', async () => {
+    addTiny();
+    queue.start.mockRejectedValue(new Error('worker gone'));
+    await state().startQueue();
+    expect(state().studioError).toBe('The run queue failed: worker gone');
+  });
+
+  it('pause holds a queued run here', async () => {
+    const a = addTiny();
+    await state().pauseStudioRun(a.id);
+    expect(state().studioRuns[0].status).toBe('paused');
+    expect(queue.pauseRun).toHaveBeenCalledWith(a.id);
+
+    await state().resumeStudioRun(a.id);
+    expect(state().studioRuns[0].status).toBe('queued');
+    expect(queue.enqueue).toHaveBeenCalledWith([{ id: a.id, config: a.config }]);
+  });
+});
+
+describe('studio slice queue events', () => {
+  it('tracks a run through training', () => {
+    const a = addTiny();
+    state().applyQueueEvent({ type: 'queue', state: 'running', message: null });
+    state().applyQueueEvent({ type: 'run-engine', runId: a.id, info: cpuInfo });
+    state().applyQueueEvent({ type: 'run-status', runId: a.id, status: 'running', message: null });
+    state().applyQueueEvent({ type: 'run-metrics', runId: a.id, metrics: metricsAt(10, 25) });
+    state().applyQueueEvent({ type: 'run-metrics', runId: a.id, metrics: metricsAt(20, 45) });
+
+    let run = state().studioRuns[0];
+    expect(state().queueState).toBe('running');
+    expect(state().liveRunIds).toEqual([a.id]);
+    expect(run).toMatchObject({ status: 'running', step: 20, elapsedMs: 45, engine: 'CPU', parameterCount: 1234 });
+    expect(run.metrics).toEqual([
+      { step: 10, loss: 1.5, accuracy: 0.25, elapsedMs: 25, tokensPerSecond: 96_000 },
+      { step: 20, loss: 1.5, accuracy: 0.25, elapsedMs: 45, tokensPerSecond: 96_000 },
+    ]);
+
+    state().applyQueueEvent({ type: 'run-status', runId: a.id, status: 'done', message: 'reached max_steps = 20' });
+    run = state().studioRuns[0];
+    expect(run.status).toBe('done');
+    expect(run.message).toBeNull();
+    expect(state().liveRunIds).toEqual([]);
+  });
+
+  it('a new engine clears the earlier attempt', () => {
+    const a = addTiny();
+    state().applyQueueEvent({ type: 'run-metrics', runId: a.id, metrics: metricsAt(10, 25) });
+    state().applyQueueEvent({ type: 'run-engine', runId: a.id, info: cpuInfo });
+    expect(state().studioRuns[0]).toMatchObject({ step: 0, metrics: [], elapsedMs: 0, probe: null });
+  });
+
+  it('records the error text', () => {
+    const a = addTiny();
+    state().applyQueueEvent({ type: 'run-status', runId: a.id, status: 'error', message: 'GPU error: device lost' });
+    expect(state().studioRuns[0]).toMatchObject({ status: 'error', message: 'GPU error: device lost' });
+  });
+
+  it('a cancelled run becomes paused', () => {
+    const a = addTiny();
+    state().applyQueueEvent({ type: 'run-engine', runId: a.id, info: cpuInfo });
+    state().applyQueueEvent({ type: 'run-cancelled', runId: a.id, step: 4 });
+    expect(state().studioRuns[0].status).toBe('paused');
+    expect(state().liveRunIds).toEqual([]);
+  });
+
+  it('ignores events of deleted runs', () => {
+    const a = addTiny();
+    const before = state().studioRuns;
+    state().applyQueueEvent({ type: 'run-status', runId: 'gone', status: 'done', message: null });
+    expect(state().studioRuns).toBe(before);
+    expect(state().studioRuns[0].id).toBe(a.id);
+  });
+});
+
+let dbCount = 0;
+
+describe('studio sync with IndexedDB', () => {
+  it('reload restores runs, running ones paused', async () => {
+    const dbName = `studio-sync-${++dbCount}`;
+    const stop = await startStudioSync({ dbName, saveDelayMs: 60_000 });
+    expect(state().studioStorage).toBe('saved');
+    const a = addTiny();
+    const b = addTiny();
+    queueListener!({ type: 'run-engine', runId: a.id, info: cpuInfo });
+    queueListener!({ type: 'run-status', runId: a.id, status: 'running', message: null });
+    queueListener!({ type: 'run-metrics', runId: a.id, metrics: metricsAt(10, 25) });
+    queueListener!({ type: 'run-status', runId: b.id, status: 'done', message: null });
+    const params = Float32Array.from([0.5, -1, 2]);
+    queueListener!({ type: 'run-weights', runId: b.id, step: 20, params });
+    await stop();
+
+    // A new page: the store starts empty and reads the database.
+    resetStore();
+    const stopAgain = await startStudioSync({ dbName, saveDelayMs: 60_000 });
+    const runs = state().studioRuns;
+    expect(runs.map((run) => run.id)).toEqual([a.id, b.id]);
+    expect(runs[0]).toMatchObject({ status: 'paused', step: 10, engine: 'CPU' });
+    expect(runs[0].metrics).toHaveLength(1);
+    expect(runs[1].status).toBe('done');
+    expect(state().liveRunIds).toEqual([]);
+    await vi.waitFor(async () => expect(Array.from((await loadStudioWeights(b.id))!.params)).toEqual([0.5, -1, 2]));
+    await stopAgain();
+  });
+
+  it('deleting a run removes it from storage', async () => {
+    const dbName = `studio-sync-${++dbCount}`;
+    const stop = await startStudioSync({ dbName, saveDelayMs: 60_000 });
+    const a = addTiny();
+    const b = addTiny();
+    await state().removeStudioRun(a.id);
+    await stop();
+
+    resetStore();
+    const stopAgain = await startStudioSync({ dbName });
+    expect(state().studioRuns.map((run) => run.id)).toEqual([b.id]);
+    await stopAgain();
+  });
+});

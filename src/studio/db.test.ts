@@ -1,0 +1,187 @@
+import 'fake-indexeddb/auto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { findPreset } from '../presets';
+import type { ProbeEvent, RunConfig } from '../protocol';
+import { StudioDb } from './db';
+import { newStudioRun } from './runs';
+import { RunSaver } from './saver';
+import type { StudioRun } from './types';
+
+let dbCount = 0;
+const opened: StudioDb[] = [];
+
+/** Opens a fresh database per test, so that tests do not see each other's runs. */
+async function openFresh(name = `studio-test-${++dbCount}`): Promise<{ db: StudioDb; name: string }> {
+  const db = await StudioDb.open(name);
+  opened.push(db);
+  return { db, name };
+}
+
+async function reopen(name: string): Promise<StudioDb> {
+  const db = await StudioDb.open(name);
+  opened.push(db);
+  return db;
+}
+
+afterEach(() => {
+  for (const db of opened.splice(0)) db.close();
+});
+
+function tinyConfig(maxSteps = 20): RunConfig {
+  return { ...structuredClone(findPreset('e2e-tiny')!.run), engine: 'cpu', max_steps: maxSteps };
+}
+
+function probeAt(step: number): ProbeEvent {
+  return {
+    type: 'probe',
+    step,
+    architecture: 'mamba',
+    tokens: [1, 2, 3],
+    roles: ['noise', 'data', 'marker'],
+    delta: [new Float32Array([0.5, 0.25, 0.125])],
+    states: [new Float32Array([1, -1, 2, -2])],
+    attention: [],
+    predictions: [0, 1, 2],
+    d_inner: 1,
+    d_state: 1,
+    n_head: 0,
+  };
+}
+
+function trainedRun(name: string, status: StudioRun['status']): StudioRun {
+  return {
+    ...newStudioRun(tinyConfig(), name, `id-${name}`, 1000),
+    status,
+    step: 12,
+    metrics: [
+      { step: 6, loss: 1.5, accuracy: 0.25, elapsedMs: 30, tokensPerSecond: 2000 },
+      { step: 12, loss: 1.25, accuracy: 0.5, elapsedMs: 60, tokensPerSecond: 2100 },
+    ],
+    probe: probeAt(12),
+    engine: 'CPU',
+    elapsedMs: 60,
+  };
+}
+
+describe('StudioDb', () => {
+  it('round-trips runs in list order', async () => {
+    const { db, name } = await openFresh();
+    const first = trainedRun('first', 'done');
+    const second = trainedRun('second', 'queued');
+    await db.putRuns([
+      { run: second, position: 1, writeProbe: true },
+      { run: first, position: 0, writeProbe: true },
+    ]);
+    db.close();
+
+    const loaded = await (await reopen(name)).loadRuns();
+    expect(loaded.map((run) => run.name)).toEqual(['first', 'second']);
+    expect(loaded[0]).toEqual(first);
+    expect(loaded[0].probe!.delta[0]).toBeInstanceOf(Float32Array);
+    expect(Array.from(loaded[0].probe!.states[0])).toEqual([1, -1, 2, -2]);
+    expect(loaded[0].metrics).toEqual(first.metrics);
+  });
+
+  it('restores a running run as paused', async () => {
+    const { db, name } = await openFresh();
+    await db.putRuns([
+      { run: trainedRun('training', 'running'), position: 0, writeProbe: true },
+      { run: trainedRun('finished', 'done'), position: 1, writeProbe: true },
+      { run: trainedRun('failed', 'error'), position: 2, writeProbe: true },
+    ]);
+    db.close();
+
+    const loaded = await (await reopen(name)).loadRuns();
+    expect(loaded.map((run) => run.status)).toEqual(['paused', 'done', 'error']);
+    // The progress shown before the reload stays, until training restarts it.
+    expect(loaded[0].step).toBe(12);
+    expect(loaded[0].metrics).toHaveLength(2);
+  });
+
+  it('keeps the probe when only the run changes', async () => {
+    const { db } = await openFresh();
+    const run = trainedRun('a', 'paused');
+    await db.putRuns([{ run, position: 0, writeProbe: true }]);
+    await db.putRuns([{ run: { ...run, probe: null, name: 'renamed' }, position: 0, writeProbe: false }]);
+    const [loaded] = await db.loadRuns();
+    expect(loaded.name).toBe('renamed');
+    expect(loaded.probe!.step).toBe(12);
+  });
+
+  it('stores weights apart and deletes them with the run', async () => {
+    const { db } = await openFresh();
+    const run = trainedRun('a', 'done');
+    await db.putRuns([{ run, position: 0, writeProbe: true }]);
+    const params = Float32Array.from({ length: 100 }, (_, i) => i / 7);
+    await db.putWeights({ id: run.id, step: 20, params, savedAt: 5 });
+
+    const weights = await db.loadWeights(run.id);
+    expect(weights!.step).toBe(20);
+    expect(weights!.params).toBeInstanceOf(Float32Array);
+    expect(Array.from(weights!.params)).toEqual(Array.from(params));
+
+    await db.deleteRuns([run.id]);
+    expect(await db.loadRuns()).toEqual([]);
+    expect(await db.loadWeights(run.id)).toBeUndefined();
+  });
+});
+
+describe('RunSaver', () => {
+  it('writes new runs at once and metrics later', async () => {
+    const { db, name } = await openFresh();
+    const saver = new RunSaver(db, [], { delayMs: 60_000 });
+    const run = newStudioRun(tinyConfig(), 'a', 'id-a', 1);
+    saver.update([run]);
+    await saver.flush();
+    expect((await (await reopen(name)).loadRuns()).map((r) => r.id)).toEqual(['id-a']);
+
+    // A metrics-only change waits for the delay, so nothing new is stored yet.
+    const withMetrics: StudioRun = { ...run, step: 5, metrics: [{ step: 5, loss: 1, accuracy: 0, elapsedMs: 9, tokensPerSecond: 1 }] };
+    saver.update([withMetrics]);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect((await db.loadRuns())[0].step).toBe(0);
+
+    await saver.flush();
+    expect((await db.loadRuns())[0].step).toBe(5);
+  });
+
+  it('writes a status change at once', async () => {
+    const { db } = await openFresh();
+    const run = newStudioRun(tinyConfig(), 'a', 'id-a', 1);
+    const saver = new RunSaver(db, [], { delayMs: 60_000 });
+    saver.update([run]);
+    saver.update([{ ...run, status: 'done' }]);
+    // Both writes start without a flush; the delay only gives IndexedDB time to finish them.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect((await db.loadRuns())[0].status).toBe('done');
+  });
+
+  it('deletes removed runs and stores the new order', async () => {
+    const { db } = await openFresh();
+    const a = newStudioRun(tinyConfig(), 'a', 'id-a', 1);
+    const b = newStudioRun(tinyConfig(), 'b', 'id-b', 2);
+    const c = newStudioRun(tinyConfig(), 'c', 'id-c', 3);
+    const saver = new RunSaver(db, [], { delayMs: 60_000 });
+    saver.update([a, b, c]);
+    await saver.flush();
+    await db.putWeights({ id: 'id-b', step: 20, params: new Float32Array(4), savedAt: 1 });
+
+    saver.update([c, a]);
+    await saver.flush();
+    expect((await db.loadRuns()).map((run) => run.name)).toEqual(['c', 'a']);
+    expect(await db.loadWeights('id-b')).toBeUndefined();
+  });
+
+  it('reports a failed write and retries', async () => {
+    const { db } = await openFresh();
+    const messages: string[] = [];
+    const saver = new RunSaver(db, [], { delayMs: 60_000, onError: (message) => messages.push(message) });
+    db.close();
+    saver.update([newStudioRun(tinyConfig(), 'a', 'id-a', 1)]);
+    await saver.flush();
+    // The write that update starts fails, and the flush tries the same runs again.
+    expect(messages).toHaveLength(2);
+    expect(messages[0]).toMatch(/^Saving the runs in IndexedDB failed: /);
+    expect(messages[1]).toBe(messages[0]);
+  });
+});

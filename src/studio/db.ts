@@ -1,0 +1,132 @@
+/**
+ * The studio's runs in IndexedDB, through the `idb` package, so that a reload brings
+ * them back. There are three object stores, each keyed by run id. `runs` contains the
+ * config, metrics, status and list position. `probes` contains the latest probe, written
+ * only when it changes, because its state tensors are the largest part of a run.
+ * `weights` contains a finished run's final parameters.
+ *
+ * NOTE: two tabs open on the studio write the same database, and the last write wins.
+ */
+import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
+import type { ProbeEvent } from '../protocol';
+import type { StudioRun } from './types';
+
+export const STUDIO_DB_NAME = 'mamba-playground-studio';
+const STUDIO_DB_VERSION = 1;
+
+/** A run without its probe, and its place in the list. */
+export interface StoredRun {
+  id: string;
+  position: number;
+  run: Omit<StudioRun, 'probe'>;
+}
+
+export interface StoredProbe {
+  id: string;
+  probe: ProbeEvent;
+}
+
+/** A finished run's final weights in the flat layout of buildModelLayout, padding included. */
+export interface StoredWeights {
+  id: string;
+  /** Step the weights were read at, the run's max_steps. */
+  step: number;
+  params: Float32Array;
+  /** Milliseconds since the epoch. */
+  savedAt: number;
+}
+
+interface StudioSchema extends DBSchema {
+  runs: { key: string; value: StoredRun };
+  probes: { key: string; value: StoredProbe };
+  weights: { key: string; value: StoredWeights };
+}
+
+/** A run to write, with its place in the list and whether its probe changed since the last write. */
+export interface RunWrite {
+  run: StudioRun;
+  position: number;
+  writeProbe: boolean;
+}
+
+/**
+ * Returns the run as it comes back after a reload. A run that was training when the page
+ * closed comes back 'paused': its optimizer state stayed in the worker, so training it
+ * again restarts from step 0.
+ */
+export function restoredRun(run: StudioRun): StudioRun {
+  return run.status === 'running' ? { ...run, status: 'paused' } : run;
+}
+
+export class StudioDb {
+  private constructor(private readonly db: IDBPDatabase<StudioSchema>) {}
+
+  /** Opens (and on first use creates) the database; rejects where IndexedDB is unavailable, as in some private windows. */
+  static async open(name = STUDIO_DB_NAME): Promise<StudioDb> {
+    if (typeof indexedDB === 'undefined') throw new Error('IndexedDB is not available in this browser');
+    const db = await openDB<StudioSchema>(name, STUDIO_DB_VERSION, {
+      upgrade(database) {
+        database.createObjectStore('runs', { keyPath: 'id' });
+        database.createObjectStore('probes', { keyPath: 'id' });
+        database.createObjectStore('weights', { keyPath: 'id' });
+      },
+      // A newer version of the app in another tab needs this connection closed to upgrade.
+      blocking() {
+        db.close();
+      },
+    });
+    return new StudioDb(db);
+  }
+
+  /** Returns the stored runs in list order with their probes, each as restoredRun returns it. */
+  async loadRuns(): Promise<StudioRun[]> {
+    const transaction = this.db.transaction(['runs', 'probes'], 'readonly');
+    const [stored, probes] = await Promise.all([transaction.objectStore('runs').getAll(), transaction.objectStore('probes').getAll()]);
+    await transaction.done;
+    const probeById = new Map(probes.map((p) => [p.id, p.probe]));
+    return stored
+      .sort((a, b) => a.position - b.position)
+      .map((record) => restoredRun({ ...record.run, probe: probeById.get(record.id) ?? null }));
+  }
+
+  /** Writes runs and their positions in one transaction, and each probe that changed. */
+  async putRuns(writes: readonly RunWrite[]): Promise<void> {
+    if (writes.length === 0) return;
+    const transaction = this.db.transaction(['runs', 'probes'], 'readwrite');
+    const runs = transaction.objectStore('runs');
+    const probes = transaction.objectStore('probes');
+    const requests: Promise<unknown>[] = [];
+    for (const { run, position, writeProbe } of writes) {
+      const { probe, ...rest } = run;
+      requests.push(runs.put({ id: run.id, position, run: rest }));
+      if (!writeProbe) continue;
+      requests.push(probe ? probes.put({ id: run.id, probe }) : probes.delete(run.id));
+    }
+    await Promise.all([...requests, transaction.done]);
+  }
+
+  /** Deletes runs with their probes and weights. */
+  async deleteRuns(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    const transaction = this.db.transaction(['runs', 'probes', 'weights'], 'readwrite');
+    const requests = ids.flatMap((id) => [
+      transaction.objectStore('runs').delete(id),
+      transaction.objectStore('probes').delete(id),
+      transaction.objectStore('weights').delete(id),
+    ]);
+    await Promise.all([...requests, transaction.done]);
+  }
+
+  async putWeights(weights: StoredWeights): Promise<void> {
+    await this.db.put('weights', weights);
+  }
+
+  /** Returns a finished run's final weights, or undefined when none are stored. */
+  async loadWeights(id: string): Promise<StoredWeights | undefined> {
+    return this.db.get('weights', id);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
