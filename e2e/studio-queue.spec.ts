@@ -17,8 +17,9 @@ test('queued runs finish and return after a reload', async ({ page }) => {
   await duplicate.getByRole('button', { name: 'Add copy' }).click();
   await expect(page.getByRole('textbox', { name: 'Name of run 2' })).toHaveValue('seed = 2');
   // The differences column: the first run is the baseline, and the copy differs in its seed.
-  await expect(page.getByText('first run', { exact: true })).toBeVisible();
-  await expect(page.getByText('seed = 2', { exact: true })).toBeVisible();
+  const runsPanel = page.getByRole('region', { name: 'Runs', exact: true });
+  await expect(runsPanel.getByText('first run', { exact: true })).toBeVisible();
+  await expect(runsPanel.getByText('seed = 2', { exact: true })).toBeVisible();
 
   const first = page.getByRole('progressbar', { name: 'Progress of e2e-tiny', exact: true });
   const second = page.getByRole('progressbar', { name: 'Progress of seed = 2', exact: true });

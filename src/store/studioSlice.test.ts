@@ -1,6 +1,7 @@
 import 'fake-indexeddb/auto';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { EngineInfo, MetricsEvent, RunConfig } from '../protocol';
+import { COMPARE_PARAM, encodeCompareLink, studioRunsFromLink } from '../studio/compareLink';
 import type { QueueEvent, QueueMode, QueueRunSpec } from '../studio/queueProtocol';
 
 // The store reaches the worker only through trainerClient, so the tests replace the run queue with a fake.
@@ -294,6 +295,32 @@ describe('studio sync with IndexedDB', () => {
     expect(state().liveRunIds).toEqual([]);
     await vi.waitFor(async () => expect(Array.from((await loadStudioWeights(b.id))!.params)).toEqual([0.5, -1, 2]));
     await stopAgain();
+  });
+
+  it('adds the runs of a comparison link once', async () => {
+    const dbName = `studio-sync-${++dbCount}`;
+    const small = { ...tinyConfig(), model: { ...tinyConfig().model, d_state: 2 } } as RunConfig;
+    const link = `?${COMPARE_PARAM}=${encodeCompareLink([{ config: tinyConfig(), name: 'base' }, { config: small, name: 'small state' }])}`;
+    const stop = await startStudioSync({ dbName, saveDelayMs: 0, search: link });
+    expect(state().studioRuns.map((run) => [run.name, run.status])).toEqual([['base', 'queued'], ['small state', 'queued']]);
+    expect(state().studioRuns[1].config).toEqual(small);
+    expect(state().compareLinkMessages).toEqual([]);
+    await stop();
+
+    // Reopening the same link after a reload finds both runs stored and adds nothing.
+    resetStore();
+    const stopAgain = await startStudioSync({ dbName, saveDelayMs: 0, search: link });
+    expect(state().studioRuns.map((run) => run.name)).toEqual(['base', 'small state']);
+    await stopAgain();
+  });
+
+  it('reports link runs that cannot be queued', () => {
+    const endless = { ...tinyConfig(), max_steps: 0 };
+    const linked = studioRunsFromLink(`?${COMPARE_PARAM}=${encodeCompareLink([{ config: endless, name: 'endless' }])}`)!;
+    state().importLinkedRuns(linked.runs, linked.messages);
+    expect(state().studioRuns).toEqual([]);
+    expect(state().compareLinkMessages).toHaveLength(1);
+    expect(state().compareLinkMessages[0]).toMatch(/^Run "endless" from the link was not added: .*max_steps/);
   });
 
   it('deleting a run removes it from storage', async () => {

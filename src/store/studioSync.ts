@@ -14,6 +14,8 @@ export interface StudioSyncOptions {
   dbName?: string;
   /** Wait before writing a change that only adds metrics, in milliseconds. */
   saveDelayMs?: number;
+  /** Query string that may hold a comparison link; location.search in a page. */
+  search?: string;
 }
 
 let studioDb: StudioDb | null = null;
@@ -30,6 +32,8 @@ export async function loadStudioWeights(id: string): Promise<StoredWeights | und
  */
 export async function startStudioSync(options: StudioSyncOptions = {}): Promise<() => Promise<void>> {
   const store = useAppStore;
+  // Read before the first await: once the stored runs are in, the URL mirrors the list and may drop the link's runs.
+  const search = options.search ?? (typeof window === 'undefined' ? '' : window.location.search);
   let saver: RunSaver | null = null;
   try {
     const db = await StudioDb.open(options.dbName);
@@ -49,7 +53,7 @@ export async function startStudioSync(options: StudioSyncOptions = {}): Promise<
   }
 
   // Runs of a comparison link join the list once the stored ones are back, so a reload does not add them twice.
-  const linked = studioRunsFromLink(window.location.search);
+  const linked = studioRunsFromLink(search);
   if (linked) store.getState().importLinkedRuns(linked.runs, linked.messages);
 
   const stopSaving = saver ? store.subscribe((state) => state.studioRuns, (runs) => saver.update(runs)) : () => {};
