@@ -89,6 +89,23 @@ describe('memory and speed sweep: pure parts', () => {
     expect(bytes(doubled)).toBe(2 * bytes(tiled));
   });
 
+  it('Mamba plan grows linearly with length', () => {
+    const limits = {
+      maxComputeInvocationsPerWorkgroup: 256, maxComputeWorkgroupSizeX: 256, maxComputeWorkgroupStorageSize: 16384,
+      maxStorageBuffersPerShaderStage: 8,
+    };
+    const shape = { length: 4096, d_model: 64, n_head: 4, d_state: 16 };
+    const bytes = (length: number) => {
+      const plan = planMambaBlock(limits, { ...shape, length });
+      return planBytes({ ...plan.forward, ...plan.backward });
+    };
+    // No buffer grows faster than length; the parameters and the conv partials stay fixed.
+    const ratio = bytes(8192) / bytes(4096);
+    expect(ratio).toBeGreaterThan(1.9);
+    expect(ratio).toBeLessThanOrEqual(2);
+    expect(planMambaBlock(limits, shape).forward.xb).toBe(4096 * 128);
+  });
+
   it('buffer limit names the largest buffer', () => {
     const limits = { maxStorageBufferBindingSize: 2_000_000_000, maxBufferSize: 4_000_000_000 };
     expect(checkBufferLimits(limits, { a: 1000, b: 499_999_999 })).toBeNull();
