@@ -145,7 +145,7 @@ export async function guarded<T>(device: GPUDevice, bytes: number, work: () => P
     const message = error.message.split('\n')[0];
     reasons.push(filter === 'out-of-memory'
       ? `exceeds device memory (needs ${formatBytes(bytes)}, and allocating it failed: ${message})`
-      : `the device reported an ${filter === 'internal' ? 'internal' : 'validation'} error: ${message}`);
+      : `the device reported ${filter === 'internal' ? 'an internal' : 'a validation'} error: ${message}`);
   }
   return reasons.length > 0 ? { skipped: reasons.reverse().join('; ') } : result;
 }

@@ -189,6 +189,29 @@ describe('memory and speed sweep on Dawn', () => {
     expect(Object.keys(result.slopes).sort()).toEqual([...MEMORY_SPEED_SERIES].sort());
   });
 
+  it('tiny sweep skips a failed allocation', async () => {
+    // Buffers of the Mamba block's xb are created invalid, as after running out of memory; MAP_READ may not be combined with STORAGE.
+    const failing = new Proxy(device, {
+      get(target, key) {
+        if (key === 'createBuffer') {
+          return (descriptor: GPUBufferDescriptor) => target.createBuffer(descriptor.label === 'mamba block: xb'
+            ? { ...descriptor, usage: descriptor.usage | GPUBufferUsage.MAP_READ }
+            : descriptor);
+        }
+        const value = Reflect.get(target, key, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const result = await runMemorySpeedBench(failing, adapterName, { lengths: [16], d_model: 8, n_head: 2, d_state: 4, repeats: 1 });
+    const [p] = result.points;
+    for (const series of ['mamba_fwd_ms', 'mamba_fwd_bwd_ms', 'mamba_bytes'] as const) {
+      expect(p[series], series).toBeNull();
+      expect(p.skipped[series], series).toContain('the device reported a validation error');
+    }
+    expect(p.attention_fwd_bwd_ms).not.toBeNull();
+    expect(p.mamba_decode_ms_per_token).not.toBeNull();
+  });
+
   it('tiny sweep skips what exceeds the binding limit', async () => {
     // A binding limit of 64 kB leaves out the naive probabilities at length 128 (2 · 128² floats) and nothing else.
     const limited = new Proxy(device, {

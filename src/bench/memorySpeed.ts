@@ -189,6 +189,8 @@ const BLOCKS: BlockSeries[] = [
 
 interface Sweep {
   device: GPUDevice;
+  /** Holds one measurement's buffers at a time, and the pipelines of the whole sweep. */
+  ctx: GpuContext;
   timing: Timing;
   repeats: number;
   history: History;
@@ -221,7 +223,9 @@ async function measureBlock(sweep: Sweep, block: BlockSeries, shape: BlockShape,
     return;
   }
 
-  const ctx = new GpuContext(device);
+  const { ctx } = sweep;
+  ctx.destroyBuffers();
+  ctx.resetPeak();
   try {
     const label = `${block.label} at length ${shape.length}`;
     const forward = await guarded(device, planBytes(plan.forward), async () => {
@@ -259,7 +263,7 @@ async function measureBlock(sweep: Sweep, block: BlockSeries, shape: BlockShape,
     if (backward.value.ms === null) skip([block.fwdBwd], backward.value.slow!);
     else record(sweep, point, block.fwdBwd, backward.value.ms);
   } finally {
-    ctx.destroy();
+    ctx.destroyBuffers();
   }
 }
 
@@ -337,7 +341,8 @@ async function measureDecode(sweep: Sweep, decode: DecodeSeries, shape: BlockSha
     return;
   }
 
-  const ctx = new GpuContext(device);
+  const { ctx } = sweep;
+  ctx.destroyBuffers();
   try {
     const label = `${decode.label} at length ${shape.length}`;
     const measured = await guarded(device, planBytes(buffers), async () => {
@@ -351,7 +356,7 @@ async function measureDecode(sweep: Sweep, decode: DecodeSeries, shape: BlockSha
     record(sweep, point, decode.ms, measured.value);
     point[decode.bytes] = decode.stateBytes(shape);
   } finally {
-    ctx.destroy();
+    ctx.destroyBuffers();
   }
 }
 
@@ -361,8 +366,9 @@ function emptyPoint(length: number): MemorySpeedPoint {
 }
 
 /**
- * Runs the sweep on `device`; adapterName only labels the result. Every buffer
- * is created in a GpuContext of one measurement and destroyed before the next.
+ * Runs the sweep on `device`; adapterName only labels the result. The buffers
+ * of each measurement are destroyed before the next one allocates, and the
+ * pipelines are built once for the whole sweep.
  */
 export async function runMemorySpeedBench(device: GPUDevice, adapterName: string, options: MemorySpeedOptions): Promise<MemorySpeedResult> {
   checkMemorySpeedRequest(options);
@@ -371,16 +377,20 @@ export async function runMemorySpeedBench(device: GPUDevice, adapterName: string
     throw new RangeError(`memory and speed sweep: method = ${String(method)} is invalid: use 'auto' or 'wall-clock'`);
   }
   const timing: Timing = method === 'auto' && device.features.has('timestamp-query') ? 'timestamp-query' : 'wall-clock';
-  const sweep: Sweep = { device, timing, repeats: options.repeats, history: new Map() };
+  const sweep: Sweep = { device, ctx: new GpuContext(device), timing, repeats: options.repeats, history: new Map() };
 
   const points: MemorySpeedPoint[] = [];
-  for (const length of options.lengths) {
-    const shape: BlockShape = { length, d_model: options.d_model, n_head: options.n_head, d_state: options.d_state };
-    const point = emptyPoint(length);
-    for (const block of BLOCKS) await measureBlock(sweep, block, shape, point);
-    for (const decode of DECODES) await measureDecode(sweep, decode, shape, point);
-    points.push(point);
-    options.onPoint?.(point);
+  try {
+    for (const length of options.lengths) {
+      const shape: BlockShape = { length, d_model: options.d_model, n_head: options.n_head, d_state: options.d_state };
+      const point = emptyPoint(length);
+      for (const block of BLOCKS) await measureBlock(sweep, block, shape, point);
+      for (const decode of DECODES) await measureDecode(sweep, decode, shape, point);
+      points.push(point);
+      options.onPoint?.(point);
+    }
+  } finally {
+    sweep.ctx.destroy();
   }
   return {
     bench: 'attention',
