@@ -7,7 +7,7 @@ import {
 } from './memorySpeed';
 import type { MemorySpeedPoint, MemorySpeedSeries } from './memorySpeedTypes';
 
-/** A point with every series null except those given. */
+/** Returns a point with every series null except those given. */
 function point(length: number, values: Partial<Record<MemorySpeedSeries, number>>): MemorySpeedPoint {
   const p = { length, skipped: {} } as MemorySpeedPoint;
   for (const series of MEMORY_SPEED_SERIES) p[series] = values[series] ?? null;

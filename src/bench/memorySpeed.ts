@@ -16,11 +16,11 @@
  * decoding run encodes DECODE_STEPS_PER_RUN steps, and its time is divided by
  * that count.
  *
- * A series is null at a length, with the reason in `skipped`, when one of its
- * buffers exceeds maxStorageBufferBindingSize or maxBufferSize (checked from the
- * plan before anything is allocated), when the device fails to allocate or run
- * it, or when its time per run, extrapolated from the last shorter length,
- * exceeds MAX_RUN_MS.
+ * A series is null at a length, with the reason in `skipped`, in three cases.
+ * One of its buffers exceeds maxStorageBufferBindingSize or maxBufferSize, which
+ * is checked from the plan before anything is allocated. The device fails to
+ * allocate or run it. Or its time per run, extrapolated from the last shorter
+ * length, exceeds MAX_RUN_MS.
  */
 import { logLogSlope } from '../charts/domains';
 import { GpuContext, type Command } from '../engine/webgpu/context';
