@@ -48,7 +48,7 @@ export interface BlockPlan {
 export const MAMBA_EXPAND = 2;
 export const MAMBA_D_CONV = 4;
 
-/** The one-layer Mamba config of the block; the vocabulary only sizes an embedding that the block leaves unused. */
+/** Returns the one-layer Mamba config of the block. Its vocabulary only sizes an embedding that the block leaves unused. */
 export function mambaBlockConfig(shape: BlockShape): ResolvedConfig {
   return resolveConfig({
     vocab_size: 2, d_model: shape.d_model, n_layer: 1, d_state: shape.d_state, expand: MAMBA_EXPAND, d_conv: MAMBA_D_CONV, dt_rank: 'auto',
@@ -167,7 +167,7 @@ export interface BuiltBlock {
   backward(): Promise<Command[]>;
 }
 
-/** Allocates the buffers of `plan` that the builder itself creates, by role, and fills the inputs with random values. */
+/** Returns a function that creates the buffer of one role, sized from the plan, so that the builders allocate what the plan lists. */
 function allocator(ctx: GpuContext, buffers: BufferFloats, owner: string) {
   return (role: string): GPUBuffer => {
     const floats = buffers[role];
@@ -237,6 +237,7 @@ export async function buildMambaBlock(ctx: GpuContext, limits: ScanPlanLimits, s
     const dXb = allocBackward('dXb');
     const dXn = allocBackward('dXn');
     const dx = allocBackward('dx');
+
     return [
       ...(await k.matmulBackward(ctx, dY, G(names.out_proj), dOut, y, P(names.out_proj), T, di, dm, false, site('out_proj'))),
       // The residual passes dOut to dx unchanged; the norm's backward adds the mixer's part.
@@ -325,6 +326,7 @@ export async function buildAttentionBlock(
     const dv = allocBackward('dv');
     const dXn = allocBackward('dXn');
     const dx = allocBackward('dx');
+
     return [
       ...(await k.matmulBackward(ctx, dAtt, G(names.o), dOut, att, P(names.o), T, dm, dm, false, site('o_proj'))),
       { kind: 'copy', source: dOut, destination: dx, size: T * dm * 4 },

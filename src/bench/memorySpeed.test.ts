@@ -7,7 +7,7 @@ import {
 } from './memorySpeed';
 import type { MemorySpeedPoint, MemorySpeedSeries } from './memorySpeedTypes';
 
-/** A point with every series null except those given. */
+/** Returns a point with every series null except those given. */
 function point(length: number, values: Partial<Record<MemorySpeedSeries, number>>): MemorySpeedPoint {
   const p = { length, skipped: {} } as MemorySpeedPoint;
   for (const series of MEMORY_SPEED_SERIES) p[series] = values[series] ?? null;
@@ -87,6 +87,23 @@ describe('memory and speed sweep: pure parts', () => {
     const params = 2 * 4 * tiled.forward.params;
     const bytes = (plan: typeof tiled) => planBytes({ ...plan.forward, ...plan.backward }) - params;
     expect(bytes(doubled)).toBe(2 * bytes(tiled));
+  });
+
+  it('Mamba plan grows linearly with length', () => {
+    const limits = {
+      maxComputeInvocationsPerWorkgroup: 256, maxComputeWorkgroupSizeX: 256, maxComputeWorkgroupStorageSize: 16384,
+      maxStorageBuffersPerShaderStage: 8,
+    };
+    const shape = { length: 4096, d_model: 64, n_head: 4, d_state: 16 };
+    const bytes = (length: number) => {
+      const plan = planMambaBlock(limits, { ...shape, length });
+      return planBytes({ ...plan.forward, ...plan.backward });
+    };
+    // No buffer grows faster than length; the parameters and the conv partials stay fixed.
+    const ratio = bytes(8192) / bytes(4096);
+    expect(ratio).toBeGreaterThan(1.9);
+    expect(ratio).toBeLessThanOrEqual(2);
+    expect(planMambaBlock(limits, shape).forward.xb).toBe(4096 * 128);
   });
 
   it('buffer limit names the largest buffer', () => {
@@ -170,6 +187,29 @@ describe('memory and speed sweep on Dawn', () => {
     }
     expect(result.points[1].mamba_bytes).toBeGreaterThan(result.points[0].mamba_bytes!);
     expect(Object.keys(result.slopes).sort()).toEqual([...MEMORY_SPEED_SERIES].sort());
+  });
+
+  it('tiny sweep skips a failed allocation', async () => {
+    // Buffers of the Mamba block's xb are created invalid, as after running out of memory; MAP_READ may not be combined with STORAGE.
+    const failing = new Proxy(device, {
+      get(target, key) {
+        if (key === 'createBuffer') {
+          return (descriptor: GPUBufferDescriptor) => target.createBuffer(descriptor.label === 'mamba block: xb'
+            ? { ...descriptor, usage: descriptor.usage | GPUBufferUsage.MAP_READ }
+            : descriptor);
+        }
+        const value = Reflect.get(target, key, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const result = await runMemorySpeedBench(failing, adapterName, { lengths: [16], d_model: 8, n_head: 2, d_state: 4, repeats: 1 });
+    const [p] = result.points;
+    for (const series of ['mamba_fwd_ms', 'mamba_fwd_bwd_ms', 'mamba_bytes'] as const) {
+      expect(p[series], series).toBeNull();
+      expect(p.skipped[series], series).toContain('the device reported a validation error');
+    }
+    expect(p.attention_fwd_bwd_ms).not.toBeNull();
+    expect(p.mamba_decode_ms_per_token).not.toBeNull();
   });
 
   it('tiny sweep skips what exceeds the binding limit', async () => {

@@ -2,9 +2,8 @@
  * The memory and speed sweep: a Mamba block against an attention block of the
  * same width (src/bench/blocks.ts), per sequence length at batch 1, on one
  * device. For each length it times the forward pass and the forward + backward
- * pass of the Mamba block, the tiled attention block and the naive attention
- * block, and records the peak bytes that each one's GpuContext held for
- * forward + backward. It also times one decoding step per token at that
+ * pass of three blocks: Mamba, tiled attention and naive attention. It records
+ * the peak bytes that each block's GpuContext held for forward + backward. It also times one decoding step per token at that
  * context length (src/bench/decodeBlocks.ts): the Mamba block's recurrent step,
  * whose state has a fixed size, and the attention block's step over a KV cache
  * of that many rows. It takes a GPUDevice, so the app's worker and the Node
@@ -17,16 +16,16 @@
  * decoding run encodes DECODE_STEPS_PER_RUN steps, and its time is divided by
  * that count.
  *
- * A series is null at a length, with the reason in `skipped`, when one of its
- * buffers exceeds maxStorageBufferBindingSize or maxBufferSize (checked from the
- * plan before anything is allocated), when the device fails to allocate or run
- * it, or when its time per run, extrapolated from the last shorter length,
- * exceeds MAX_RUN_MS.
+ * A series is null at a length, with the reason in `skipped`, in three cases.
+ * One of its buffers exceeds maxStorageBufferBindingSize or maxBufferSize, which
+ * is checked from the plan before anything is allocated. The device fails to
+ * allocate or run it. Or its time per run, extrapolated from the last shorter
+ * length, exceeds MAX_RUN_MS.
  */
 import { logLogSlope } from '../charts/domains';
 import { GpuContext, type Command } from '../engine/webgpu/context';
-import { SCAN_MAX_STATE } from '../engine/webgpu/kernels';
 import { writeDecodePosition } from '../engine/webgpu/decodeKernels';
+import { SCAN_MAX_STATE } from '../engine/webgpu/kernels';
 import { buildLayout, initParams } from '../model/params';
 import { Rng } from '../model/random';
 import {
@@ -36,8 +35,11 @@ import {
 import {
   attentionDecodeCacheBytes, buildAttentionDecode, buildMambaDecode, mambaDecodeStateBytes, planAttentionDecode, planMambaDecode,
 } from './decodeBlocks';
+import { formatBytes, guarded, timeCommands, type Timing } from './measure';
 import { fillTiled } from './scanBench';
 import type { MemorySpeedPoint, MemorySpeedRequest, MemorySpeedResult, MemorySpeedSeries } from './memorySpeedTypes';
+
+export { formatBytes } from './measure';
 
 export type MemorySpeedOptions = MemorySpeedRequest & {
   /** Receives each point as soon as it is measured. */
@@ -59,8 +61,6 @@ export const MEMORY_SPEED_SERIES: readonly MemorySpeedSeries[] = [
  * attention blocks grow as length², on a slow device or at long lengths.
  */
 export const MAX_RUN_MS = 30_000;
-
-type Timing = MemorySpeedResult['timing'];
 
 type BufferLimits = Pick<GPUSupportedLimits, 'maxBufferSize' | 'maxStorageBufferBindingSize'>;
 export type MemorySpeedLimits = BufferLimits & ScanPlanLimits;
@@ -95,15 +95,6 @@ export function checkMemorySpeedRequest(request: MemorySpeedRequest): void {
 }
 
 // ---------------------------------------------------------------- estimates
-
-/** Formats a byte count with two significant digits in decimal units, such as "4.3 GB". */
-export function formatBytes(bytes: number): string {
-  const units: [number, string][] = [[1e9, 'GB'], [1e6, 'MB'], [1e3, 'kB']];
-  for (const [size, unit] of units) {
-    if (bytes >= size) return `${Number((bytes / size).toPrecision(2))} ${unit}`;
-  }
-  return `${bytes} B`;
-}
 
 /** Returns why a set of buffers cannot be allocated under the device's per-buffer limits, or null when each fits. */
 export function checkBufferLimits(limits: BufferLimits, buffers: BufferFloats): string | null {
@@ -145,140 +136,6 @@ export function crossoverLength(points: readonly MemorySpeedPoint[]): number | n
     crossover = both[i].length;
   }
   return crossover;
-}
-
-// ---------------------------------------------------------------- timing
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
-/**
- * Records the commands, one compute pass per run of consecutive dispatches, with
- * a timestamp at the start of the first pass and at the end of the last.
- */
-function encodeRun(encoder: GPUCommandEncoder, commands: readonly Command[], label: string, stamps?: { querySet: GPUQuerySet; begin: number; end: number }): void {
-  let passes = 0;
-  for (let i = 0; i < commands.length; i++) {
-    if (commands[i].kind === 'dispatch' && (i === 0 || commands[i - 1].kind !== 'dispatch')) passes++;
-  }
-  let pass: GPUComputePassEncoder | null = null;
-  let passIndex = 0;
-  for (const command of commands) {
-    if (command.kind === 'dispatch') {
-      if (!pass) {
-        const timestampWrites: GPUComputePassTimestampWrites | undefined = stamps && (passIndex === 0 || passIndex === passes - 1)
-          ? {
-            querySet: stamps.querySet,
-            beginningOfPassWriteIndex: passIndex === 0 ? stamps.begin : undefined,
-            endOfPassWriteIndex: passIndex === passes - 1 ? stamps.end : undefined,
-          }
-          : undefined;
-        pass = encoder.beginComputePass({ label, timestampWrites });
-        passIndex++;
-      }
-      pass.setPipeline(command.pipeline);
-      pass.setBindGroup(0, command.bindGroup);
-      pass.dispatchWorkgroups(...command.workgroups);
-      continue;
-    }
-    pass?.end();
-    pass = null;
-    if (command.kind === 'copy') encoder.copyBufferToBuffer(command.source, 0, command.destination, 0, command.size);
-    else encoder.clearBuffer(command.buffer);
-  }
-  pass?.end();
-}
-
-/**
- * Returns the median milliseconds of one run of the commands over `repeats`
- * runs, after one untimed run. A run encodes the commands `steps` times, and the
- * time is divided by `steps`, so that tiny decoding steps are timed in bulk.
- */
-async function timeCommands(
-  device: GPUDevice, timing: Timing, commands: readonly Command[], repeats: number, label: string, steps = 1,
-): Promise<number> {
-  const run = Array.from({ length: steps }, () => commands).flat();
-  if (!run.some((c) => c.kind === 'dispatch')) throw new Error(`${label}: nothing to time`);
-  const untimed = device.createCommandEncoder({ label: `${label}: untimed run` });
-  encodeRun(untimed, run, `${label}: untimed run`);
-  device.queue.submit([untimed.finish()]);
-  await device.queue.onSubmittedWorkDone();
-
-  const times: number[] = [];
-  if (timing === 'wall-clock') {
-    for (let r = 0; r < repeats; r++) {
-      const encoder = device.createCommandEncoder({ label: `${label}: timed run` });
-      encodeRun(encoder, run, `${label}: timed run`);
-      const start = performance.now();
-      device.queue.submit([encoder.finish()]);
-      await device.queue.onSubmittedWorkDone();
-      times.push((performance.now() - start) / steps);
-    }
-    return median(times);
-  }
-
-  const querySet = device.createQuerySet({ label: `${label}: timestamps`, type: 'timestamp', count: 2 * repeats });
-  const resolved = device.createBuffer({
-    label: `${label}: resolved timestamps`, size: 16 * repeats, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
-  });
-  const staging = device.createBuffer({ label: `${label}: timestamps staging`, size: 16 * repeats, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-  try {
-    const encoder = device.createCommandEncoder({ label: `${label}: timed runs` });
-    for (let r = 0; r < repeats; r++) encodeRun(encoder, run, `${label}: timed run`, { querySet, begin: 2 * r, end: 2 * r + 1 });
-    encoder.resolveQuerySet(querySet, 0, 2 * repeats, resolved, 0);
-    encoder.copyBufferToBuffer(resolved, 0, staging, 0, 16 * repeats);
-    device.queue.submit([encoder.finish()]);
-    await staging.mapAsync(GPUMapMode.READ);
-    const stamps = new BigUint64Array(staging.getMappedRange().slice(0));
-    staging.unmap();
-    // Timestamps count nanoseconds.
-    for (let r = 0; r < repeats; r++) times.push(Number(stamps[2 * r + 1] - stamps[2 * r]) / 1e6 / steps);
-    return median(times);
-  } finally {
-    querySet.destroy();
-    resolved.destroy();
-    staging.destroy();
-  }
-}
-
-// ---------------------------------------------------------------- guarded work
-
-type Guarded<T> = { value: T } | { skipped: string };
-
-/**
- * Runs `work` inside out-of-memory, validation and internal error scopes. Returns
- * the reason to skip in place of the value when `work` raises a RangeError
- * (GpuContext and the kernel wrappers raise one for a size beyond a device limit)
- * or when the device reports an error; `bytes` goes into the out-of-memory reason.
- */
-async function guarded<T>(device: GPUDevice, bytes: number, work: () => Promise<T>): Promise<Guarded<T>> {
-  const filters: GPUErrorFilter[] = ['out-of-memory', 'validation', 'internal'];
-  for (const filter of filters) device.pushErrorScope(filter);
-  let result: Guarded<T>;
-  try {
-    result = { value: await work() };
-  } catch (err) {
-    if (!(err instanceof RangeError)) {
-      for (let i = 0; i < filters.length; i++) await device.popErrorScope();
-      throw err;
-    }
-    result = { skipped: err.message };
-  }
-  const reasons: string[] = [];
-  // Scopes pop in reverse order of pushing: internal, validation, out-of-memory.
-  for (const filter of [...filters].reverse()) {
-    const error = await device.popErrorScope();
-    if (!error) continue;
-    // Dawn's messages go on with the call that failed and its source location; the first line names the error.
-    const message = error.message.split('\n')[0];
-    reasons.push(filter === 'out-of-memory'
-      ? `exceeds device memory (needs ${formatBytes(bytes)}, and allocating it failed: ${message})`
-      : `the device reported an ${filter === 'internal' ? 'internal' : 'validation'} error: ${message}`);
-  }
-  return reasons.length > 0 ? { skipped: reasons.reverse().join('; ') } : result;
 }
 
 // ---------------------------------------------------------------- series
@@ -332,6 +189,8 @@ const BLOCKS: BlockSeries[] = [
 
 interface Sweep {
   device: GPUDevice;
+  /** Holds one measurement's buffers at a time, and the pipelines of the whole sweep. */
+  ctx: GpuContext;
   timing: Timing;
   repeats: number;
   history: History;
@@ -364,7 +223,9 @@ async function measureBlock(sweep: Sweep, block: BlockSeries, shape: BlockShape,
     return;
   }
 
-  const ctx = new GpuContext(device);
+  const { ctx } = sweep;
+  ctx.destroyBuffers();
+  ctx.resetPeak();
   try {
     const label = `${block.label} at length ${shape.length}`;
     const forward = await guarded(device, planBytes(plan.forward), async () => {
@@ -402,7 +263,7 @@ async function measureBlock(sweep: Sweep, block: BlockSeries, shape: BlockShape,
     if (backward.value.ms === null) skip([block.fwdBwd], backward.value.slow!);
     else record(sweep, point, block.fwdBwd, backward.value.ms);
   } finally {
-    ctx.destroy();
+    ctx.destroyBuffers();
   }
 }
 
@@ -480,7 +341,8 @@ async function measureDecode(sweep: Sweep, decode: DecodeSeries, shape: BlockSha
     return;
   }
 
-  const ctx = new GpuContext(device);
+  const { ctx } = sweep;
+  ctx.destroyBuffers();
   try {
     const label = `${decode.label} at length ${shape.length}`;
     const measured = await guarded(device, planBytes(buffers), async () => {
@@ -494,7 +356,7 @@ async function measureDecode(sweep: Sweep, decode: DecodeSeries, shape: BlockSha
     record(sweep, point, decode.ms, measured.value);
     point[decode.bytes] = decode.stateBytes(shape);
   } finally {
-    ctx.destroy();
+    ctx.destroyBuffers();
   }
 }
 
@@ -504,8 +366,9 @@ function emptyPoint(length: number): MemorySpeedPoint {
 }
 
 /**
- * Runs the sweep on `device`; adapterName only labels the result. Every buffer
- * is created in a GpuContext of one measurement and destroyed before the next.
+ * Runs the sweep on `device`; adapterName only labels the result. The buffers
+ * of each measurement are destroyed before the next one allocates, and the
+ * pipelines are built once for the whole sweep.
  */
 export async function runMemorySpeedBench(device: GPUDevice, adapterName: string, options: MemorySpeedOptions): Promise<MemorySpeedResult> {
   checkMemorySpeedRequest(options);
@@ -514,16 +377,20 @@ export async function runMemorySpeedBench(device: GPUDevice, adapterName: string
     throw new RangeError(`memory and speed sweep: method = ${String(method)} is invalid: use 'auto' or 'wall-clock'`);
   }
   const timing: Timing = method === 'auto' && device.features.has('timestamp-query') ? 'timestamp-query' : 'wall-clock';
-  const sweep: Sweep = { device, timing, repeats: options.repeats, history: new Map() };
+  const sweep: Sweep = { device, ctx: new GpuContext(device), timing, repeats: options.repeats, history: new Map() };
 
   const points: MemorySpeedPoint[] = [];
-  for (const length of options.lengths) {
-    const shape: BlockShape = { length, d_model: options.d_model, n_head: options.n_head, d_state: options.d_state };
-    const point = emptyPoint(length);
-    for (const block of BLOCKS) await measureBlock(sweep, block, shape, point);
-    for (const decode of DECODES) await measureDecode(sweep, decode, shape, point);
-    points.push(point);
-    options.onPoint?.(point);
+  try {
+    for (const length of options.lengths) {
+      const shape: BlockShape = { length, d_model: options.d_model, n_head: options.n_head, d_state: options.d_state };
+      const point = emptyPoint(length);
+      for (const block of BLOCKS) await measureBlock(sweep, block, shape, point);
+      for (const decode of DECODES) await measureDecode(sweep, decode, shape, point);
+      points.push(point);
+      options.onPoint?.(point);
+    }
+  } finally {
+    sweep.ctx.destroy();
   }
   return {
     bench: 'attention',

@@ -17,10 +17,10 @@ interface LayerState {
 }
 
 /**
- * One step of the causal depthwise convolution and SiLU for one new input per
- * batch row: the window convState (b, d, k), oldest first, shifts left by one and
- * takes x (b, d); u (b, d) = SiLU(bias + Σ_j w[j] · window[j]). Equals the last
- * row of conv1dSiluForward in ops.ts over the same inputs.
+ * Runs one step of the causal depthwise convolution and SiLU for one new input
+ * per batch row. The window convState (b, d, k), oldest first, shifts left by
+ * one and takes x (b, d), then u (b, d) = SiLU(bias + Σ_j w[j] · window[j]).
+ * Equals the last row of conv1dSiluForward in ops.ts over the same inputs.
  */
 export function conv1dSiluStep(u: Vec, convState: Vec, x: Vec, w: Vec, bias: Vec, b: number, d: number, k: number): void {
   for (let r = 0; r < b; r++) {
@@ -36,7 +36,7 @@ export function conv1dSiluStep(u: Vec, convState: Vec, x: Vec, w: Vec, bias: Vec
 }
 
 /**
- * One step of the selective scan for one new token per batch row: with
+ * Runs one step of the selective scan for one new token per batch row. With
  * Δ = softplus(deltaRaw + deltaBias) and A = −exp(A_log), h (b, d, n) becomes
  * exp(Δ A) ⊙ h + Δ B u, and out (b, d) = (C · h + D u) ⊙ SiLU(z). B and C are
  * (b, n); u, deltaRaw and z are (b, d). Equals one step of selectiveScanForward

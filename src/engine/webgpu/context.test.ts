@@ -55,6 +55,18 @@ describe('GpuContext memory accounting', () => {
     expect(ctx.peakBytes).toBe(0);
   });
 
+  it('destroyBuffers keeps the pipelines', async () => {
+    const ctx = new GpuContext(gpu.device);
+    const kernel = await ctx.kernel('memory_copy');
+    ctx.createStorage('test: a', 10);
+    ctx.destroyBuffers();
+    expect(ctx.liveBytes).toBe(0);
+    expect(ctx.peakBytes).toBe(40);
+    expect(await ctx.kernel('memory_copy')).toBe(kernel);
+    ctx.destroy();
+    expect(await ctx.kernel('memory_copy')).not.toBe(kernel);
+  });
+
   it('destroying a foreign buffer changes nothing', () => {
     const ctx = new GpuContext(gpu.device);
     const other = new GpuContext(gpu.device);

@@ -271,11 +271,16 @@ export class GpuContext {
     }
   }
 
-  /** Destroys every buffer made by this context; pipelines have no destroy and go with the device. */
-  destroy(): void {
+  /** Destroys every buffer made by this context and keeps its pipelines, so that later calls reuse them. */
+  destroyBuffers(): void {
     for (const buffer of this.buffers) buffer.destroy();
     this.buffers.clear();
     this.live = 0;
+  }
+
+  /** Destroys every buffer made by this context; pipelines have no destroy and go with the device. */
+  destroy(): void {
+    this.destroyBuffers();
     this.kernels.clear();
     this.modules.clear();
   }
