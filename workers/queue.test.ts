@@ -21,7 +21,7 @@ function withDState(run: RunConfig, dState: number): RunConfig {
 }
 
 function createQueue(options: Partial<RunQueueOptions> = {}) {
-  const queue = new RunQueue({ gpu: () => undefined, metricsIntervalMs: 0, ...options });
+  const queue = new RunQueue({ gpu: () => undefined, readingsPerRun: Infinity, ...options });
   const events: QueueEvent[] = [];
   void queue.subscribe((event) => events.push(event));
   const ofType = <E extends QueueEvent>(type: E['type']) => events.filter((e): e is E => e.type === type);
@@ -109,8 +109,17 @@ describe('RunQueue sequential', () => {
     expect(Array.from(weights.params)).toEqual(Array.from(await trainAlone(run, 6)));
   });
 
+  it('reads metrics at evenly spaced steps', async () => {
+    const log = createQueue({ readingsPerRun: 4 });
+    await log.queue.enqueue([{ id: 'a', config: tinyRun({ max_steps: 18 }) }]);
+    await log.queue.start();
+    await log.queue.finished();
+    // ceil(18 / 4) = 5 steps per reading, and the last step always reads.
+    expect(log.metrics('a').map((e) => e.metrics.step)).toEqual([5, 10, 15, 18]);
+  });
+
   it('reports metrics with each run its own time', async () => {
-    const log = createQueue({ metricsIntervalMs: 1e9 });
+    const log = createQueue({ readingsPerRun: 1 });
     const run = tinyRun({ max_steps: 8 });
     await log.queue.enqueue([{ id: 'a', config: run }]);
     await log.queue.start();

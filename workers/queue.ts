@@ -16,8 +16,12 @@ import { validateRun } from './validateRun';
 export interface RunQueueOptions {
   /** Returns the WebGPU entry point: navigator.gpu in a browser, the `webgpu` package's GPU under Node. */
   gpu: () => GPU | undefined;
-  /** Wall time between metric reads of a run, in milliseconds; each read waits for the GPU. */
-  metricsIntervalMs?: number;
+  /**
+   * Metric readings per run, evenly spaced in steps: a run reads its metrics every
+   * ceil(max_steps / readingsPerRun) steps and at its last step, so its curve and final
+   * figures depend on its config and seed, not on how fast the machine is. 100 by default.
+   */
+  readingsPerRun?: number;
   /** Steps a run trains before the next one takes its turn, in interleaved mode. */
   sliceSteps?: number;
   /** Selective scan of the WebGPU engine's training step; when omitted, createEngine picks by adapter. */
@@ -43,8 +47,6 @@ interface QueueEntry {
   /** Steps and training time since the last metrics read. */
   intervalSteps: number;
   intervalMs: number;
-  /** Clock reading of the last metrics read, for the metrics interval. */
-  lastMetricsAt: number;
   /** Step of the last probe sent; -1 before the first. */
   probedStep: number;
   /** In flight while the run is being paused: its last metrics, probe and status. */
@@ -62,7 +64,7 @@ function errorText(error: unknown): string {
 export class RunQueue implements RunQueueApi {
   private readonly listeners: ((event: QueueEvent) => void)[] = [];
   private readonly gpu: () => GPU | undefined;
-  private readonly metricsIntervalMs: number;
+  private readonly readingsPerRun: number;
   private readonly sliceSteps: number;
   private readonly scan: ScanKind | undefined;
   private readonly now: () => number;
@@ -84,7 +86,7 @@ export class RunQueue implements RunQueueApi {
 
   constructor(options: RunQueueOptions) {
     this.gpu = options.gpu;
-    this.metricsIntervalMs = options.metricsIntervalMs ?? 250;
+    this.readingsPerRun = options.readingsPerRun ?? 100;
     this.sliceSteps = options.sliceSteps ?? INTERLEAVE_STEPS;
     if (!Number.isInteger(this.sliceSteps) || this.sliceSteps < 1) {
       throw new RangeError(`sliceSteps = ${this.sliceSteps} is invalid: use a positive integer such as 10`);
@@ -146,7 +148,6 @@ export class RunQueue implements RunQueueApi {
         deviceError: null,
         intervalSteps: 0,
         intervalMs: 0,
-        lastMetricsAt: 0,
         probedStep: -1,
         settling: null,
         cancelled: false,
@@ -321,7 +322,8 @@ export class RunQueue implements RunQueueApi {
         if (entry.deviceError) throw new Error(entry.deviceError);
 
         const reachedMax = training.reachedMax;
-        if (reachedMax || this.now() - entry.lastMetricsAt >= this.metricsIntervalMs) await this.sendMetrics(entry, training);
+        const stepsPerReading = Math.max(1, Math.ceil(training.run.max_steps / this.readingsPerRun));
+        if (reachedMax || training.step % stepsPerReading === 0) await this.sendMetrics(entry, training);
         if (reachedMax) {
           await this.finish(entry, training);
           return;
@@ -348,7 +350,6 @@ export class RunQueue implements RunQueueApi {
       },
     });
     entry.training = training;
-    entry.lastMetricsAt = this.now();
     this.emit({ type: 'run-engine', runId: entry.id, info: training.info });
     return training;
   }
@@ -362,7 +363,6 @@ export class RunQueue implements RunQueueApi {
     const metrics = await training.readMetrics(entry.intervalSteps, this.now() - entry.intervalMs);
     entry.intervalSteps = 0;
     entry.intervalMs = 0;
-    entry.lastMetricsAt = this.now();
     this.emit({ type: 'run-metrics', runId: entry.id, metrics });
   }
 

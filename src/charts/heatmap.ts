@@ -50,6 +50,11 @@ export interface HeatmapOptions {
   roles?: Record<string, RoleStyle>;
   /** Called with zero-based indices when the person clicks a cell. */
   onCellClick?: (column: number, row: number) => void;
+  /**
+   * Number of the first row on the axis and in the readout: 1 for channels and state
+   * components (the default), 0 for rows that are positions, so they match the columns.
+   */
+  rowBase?: 0 | 1;
   /** Plot height in CSS pixels; by default it grows with the row count. */
   height?: number;
 }
@@ -70,6 +75,7 @@ const MIN_LABEL_WIDTH = 9;
 const FALLBACK_ROLE_COLOR = '#9ca3af';
 
 export function createHeatmap(element: HTMLElement, options: HeatmapOptions): Chart<HeatmapData> {
+  const rowBase = options.rowBase ?? 1;
   const root = createChartRoot(element, options.label, 'heatmap');
   root.dataset.cells = '0';
   const roles = options.roles ?? {};
@@ -188,7 +194,7 @@ export function createHeatmap(element: HTMLElement, options: HeatmapOptions): Ch
         d3
           .axisLeft(y)
           .tickValues(d3.range(0, d.rows, rowStep))
-          .tickFormat((r) => String(Number(r) + 1)),
+          .tickFormat((r) => String(Number(r) + rowBase)),
       );
 
     setHeight(drawLegend(d, rect, legendTop));
@@ -394,7 +400,7 @@ export function createHeatmap(element: HTMLElement, options: HeatmapOptions): Ch
     const label = data.columnLabels?.[cell.column];
     const token = label ? ` · token ${label.text}${roles[label.role] ? ` (${roles[label.role].name})` : ''}` : '';
     const value = data.values[cell.column * data.rows + cell.row];
-    readout.textContent = `position ${cell.column}${token} · ${options.rowName} ${cell.row + 1} · ${options.valueName} = ${d3.format('.4~g')(value)}`;
+    readout.textContent = `position ${cell.column}${token} · ${options.rowName} ${cell.row + rowBase} · ${options.valueName} = ${d3.format('.4~g')(value)}`;
   }
 
   hitArea.on('mousemove', (event: MouseEvent) => {

@@ -13,6 +13,7 @@ function AttentionHeatmap({ layer, data }: { layer: number; data: HeatmapData })
       label: `Attention weights, layer ${layer + 1}`,
       xLabel: 'key position (the token attended to)',
       rowName: 'query position',
+      rowBase: 0,
       valueName: 'weight',
       color: 'log-sequential',
       roles: ROLE_STYLES,

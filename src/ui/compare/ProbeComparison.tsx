@@ -35,6 +35,7 @@ function ProbeHeatmap({ kind, label, layer, data }: { kind: SideKind; label: str
             label: `Attention weights of ${label}, layer ${layer + 1}`,
             xLabel: 'key position (the token attended to)',
             rowName: 'query position',
+            rowBase: 0,
             valueName: 'weight',
             color: 'log-sequential',
             roles: ROLE_STYLES,
