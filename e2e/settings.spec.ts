@@ -110,3 +110,8 @@ test('choosing a preset keeps the engine choice', async ({ page }) => {
   await expect(page.locator('#engine-select')).toHaveValue('cpu');
   await expect(page).toHaveURL(/engine=cpu/);
 });
+
+test('a misspelt link key is named with the closest setting', async ({ page }) => {
+  await page.goto('/?preset=e2e-tiny&engine=cpu&d_stat=4');
+  await expect(page.getByRole('alert').filter({ hasText: 'does not have' })).toContainText('d_stat is not a setting: did you mean d_state?');
+});

@@ -21,6 +21,8 @@ export interface ConfigSlice {
   fieldErrors: FieldErrors;
   /** Messages for values in the opening link that were rejected. */
   linkErrors: LinkErrors;
+  /** Messages for keys of the opening link that are not settings, such as a misspelt field name. */
+  linkUnknownKeys: string[];
   setFieldText(key: FieldKey, text: string): void;
   /** Rewrites a field's text as its parsed value, such as "0.003" for "3e-3"; called when the input loses focus. */
   normalizeFieldText(key: FieldKey): void;
@@ -35,9 +37,9 @@ export interface ConfigSlice {
   resetConfig(): void;
 }
 
-function initialConfig(): Pick<ConfigSlice, 'run' | 'texts' | 'fieldErrors' | 'linkErrors'> {
+function initialConfig(): Pick<ConfigSlice, 'run' | 'texts' | 'fieldErrors' | 'linkErrors' | 'linkUnknownKeys'> {
   const run = copyRun(findPreset(DEFAULT_PRESET)!.run);
-  return { run, texts: fieldTexts(run), fieldErrors: {}, linkErrors: {} };
+  return { run, texts: fieldTexts(run), fieldErrors: {}, linkErrors: {}, linkUnknownKeys: [] };
 }
 
 function withoutKey<K extends string>(record: Partial<Record<K, string>>, key: K): Partial<Record<K, string>> {
@@ -111,7 +113,7 @@ export const createConfigSlice: StateCreator<AppState, AppMiddleware, [], Config
     const preset = findPreset(name);
     if (!preset) return;
     const run = { ...copyRun(preset.run), engine: get().run.engine };
-    set({ run, texts: fieldTexts(run), fieldErrors: {}, linkErrors: {} });
+    set({ run, texts: fieldTexts(run), fieldErrors: {}, linkErrors: {}, linkUnknownKeys: [] });
   },
 
   setEnginePreference(engine) {
@@ -119,8 +121,8 @@ export const createConfigSlice: StateCreator<AppState, AppMiddleware, [], Config
   },
 
   loadQuery(search) {
-    const { run, errors } = decodeRunQuery(search);
-    set({ run, texts: fieldTexts(run), fieldErrors: validateRunFields(run), linkErrors: errors });
+    const { run, errors, unknownKeys } = decodeRunQuery(search);
+    set({ run, texts: fieldTexts(run), fieldErrors: validateRunFields(run), linkErrors: errors, linkUnknownKeys: unknownKeys });
   },
 
   resetConfig() {

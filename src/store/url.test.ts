@@ -141,3 +141,15 @@ describe('architecture and ablations in the link', () => {
     expect(hiddenFieldLinkErrors(errors, run).map(([key]) => key).sort()).toEqual(['block', 'd_state']);
   });
 });
+
+describe('unknown link keys', () => {
+  it('names a misspelt setting and suggests the closest one', () => {
+    const { unknownKeys, errors } = decodeRunQuery('?d_stat=4&colour=blue&compare=v1.x');
+    expect(unknownKeys).toEqual(['d_stat is not a setting: did you mean d_state?', 'colour is not a setting: it was ignored']);
+    expect(errors).toEqual({});
+  });
+
+  it('reports nothing for a link the app wrote', () => {
+    expect(decodeRunQuery(encodeRunQuery(findPreset('e2e-tiny')!.run)).unknownKeys).toEqual([]);
+  });
+});

@@ -19,6 +19,8 @@ export type LinkErrors = Partial<Record<LinkKey, string>>;
 
 export interface DecodedRun {
   run: RunConfig;
+  /** One message per query key that is not a setting, such as a misspelt field name; the key was ignored. */
+  unknownKeys: string[];
   /** One message per key whose value was rejected. The run has the preset's value for those keys. */
   errors: LinkErrors;
 }
@@ -95,7 +97,7 @@ export function decodeRunQuery(search: string): DecodedRun {
     else fromLink.set(field.key, parsed.value);
   }
 
-  return { run: applyLinkFields(base, fromLink, errors), errors };
+  return { run: applyLinkFields(base, fromLink, errors), errors, unknownKeys: unknownKeyMessages(params) };
 }
 
 /**
@@ -133,6 +135,37 @@ function applyLinkFields(base: RunConfig, fromLink: Map<FieldKey, number>, error
     for (const key of kept.keys()) errors[key] = `${key} = ${kept.get(key)} conflicts with other fields: ${conflict}`;
     kept.clear();
   }
+}
+
+/** Query keys that are not run settings but belong to the page, such as the comparison of the studio. */
+const OTHER_PAGE_KEYS = ['compare'];
+
+/** Lists the keys of a query string that are not settings, each with the closest setting's name when one is near. */
+export function unknownKeyMessages(params: URLSearchParams): string[] {
+  const known: string[] = ['preset', 'task', 'engine', ...CHOICES.map((choice) => choice.key), ...FIELDS.map((field) => field.key)];
+  const messages: string[] = [];
+  for (const key of new Set(params.keys())) {
+    if (known.includes(key) || OTHER_PAGE_KEYS.includes(key)) continue;
+    const nearest = known
+      .map((name) => ({ name, distance: editDistance(key.toLowerCase(), name.toLowerCase()) }))
+      .sort((a, b) => a.distance - b.distance)[0];
+    const hint = nearest.distance <= 2 ? `: did you mean ${nearest.name}?` : ': it was ignored';
+    messages.push(`${key} is not a setting${hint}`);
+  }
+  return messages;
+}
+
+/** Levenshtein distance: the fewest insertions, deletions and substitutions that turn a into b. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length];
 }
 
 /**

@@ -8,10 +8,11 @@ import { hiddenFieldLinkErrors } from '../store/url';
  */
 export function LinkSummary() {
   const linkErrors = useAppStore((state) => state.linkErrors);
+  const unknownKeys = useAppStore((state) => state.linkUnknownKeys);
   const run = useAppStore((state) => state.run);
 
   const total = Object.keys(linkErrors).length;
-  if (total === 0) return null;
+  if (total === 0 && unknownKeys.length === 0) return null;
   const hidden = hiddenFieldLinkErrors(linkErrors, run);
   const markedCount = total - hidden.length;
   let markedSubject = total === 1 ? 'It is' : 'Each one is';
@@ -19,7 +20,17 @@ export function LinkSummary() {
 
   return (
     <div className="link-summary" role="alert">
-      <p>The link had {total === 1 ? 'a value' : `${total} values`} that could not be used.</p>
+      {unknownKeys.length > 0 && (
+        <>
+          <p>The link named {unknownKeys.length === 1 ? 'a setting' : 'settings'} that this page does not have:</p>
+          <ul>
+            {unknownKeys.map((message) => (
+              <li key={message}>{message}.</li>
+            ))}
+          </ul>
+        </>
+      )}
+      {total > 0 && <p>The link had {total === 1 ? 'a value' : `${total} values`} that could not be used.</p>}
       {hidden.length > 0 && (
         <>
           <p>{hidden.length === 1 ? 'This field is' : 'These fields are'} not shown for this task and model:</p>
