@@ -86,3 +86,14 @@ describe('fields of a Transformer run', () => {
     });
   });
 });
+
+describe('parseChoice names', () => {
+  it('accepts the labels the controls show', () => {
+    expect(parseChoice('selective_B', 'fixed (S4)')).toEqual({ value: false });
+    expect(parseChoice('selective_B', 'S4')).toEqual({ value: false });
+    expect(parseChoice('selective_delta', 'input-dependent')).toEqual({ value: true });
+    expect(parseChoice('architecture', 'Transformer')).toEqual({ value: 'transformer' });
+    expect(parseChoice('a_init', 'S4D-Real')).toEqual({ value: 's4d-real' });
+    expect(parseChoice('use_conv', 'off')).toEqual({ value: false });
+  });
+});

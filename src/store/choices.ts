@@ -167,10 +167,30 @@ export function formatChoice(value: ChoiceValue): string {
   return String(value);
 }
 
-/** Reads a choice's value from its URL text; returns an error message naming the allowed values instead. */
+/**
+ * Returns the texts that name an option, lower-cased: its value as URLs write it, its
+ * label, and the parts of the label before a bracket or colon and inside brackets, so
+ * "fixed (S4)" is also "fixed" and "s4".
+ */
+function optionNames(option: ChoiceOption): string[] {
+  const names = [formatChoice(option.value), option.label];
+  const bracket = /^(.*?)\s*\((.*)\)$/.exec(option.label);
+  if (bracket) names.push(bracket[1], bracket[2]);
+  const colon = option.label.indexOf(':');
+  if (colon > 0) names.push(option.label.slice(0, colon));
+  return names.map((name) => name.trim().toLowerCase());
+}
+
+/**
+ * Reads a choice's value from its URL text or from a name the controls show, such as
+ * "false", "fixed (S4)", "fixed" or "S4"; returns an error message naming the allowed
+ * values instead.
+ */
 export function parseChoice(key: ChoiceKey, text: string): { value: ChoiceValue } | { error: string } {
   const spec = choiceSpec(key);
-  const option = spec.options.find((o) => formatChoice(o.value) === text);
+  const wanted = text.trim().toLowerCase();
+  const option =
+    spec.options.find((o) => formatChoice(o.value) === text) ?? spec.options.find((o) => optionNames(o).includes(wanted));
   if (option) return { value: option.value };
   return { error: `${key} = "${text}" is not known: use ${spec.options.map((o) => formatChoice(o.value)).join(', ')}` };
 }

@@ -204,3 +204,17 @@ describe('time left', () => {
     expect(overallProgress(runs)).toEqual({ done: 120, total: 200 });
   });
 });
+
+describe('grid values as the controls name them', () => {
+  it('accepts choice labels between commas', () => {
+    expect(parseGridValues('selective_B', 'input-dependent (S6), fixed (S4)')).toEqual({ values: [true, false], errors: [] });
+    expect(parseGridValues('architecture', 'Mamba, Transformer')).toEqual({ values: ['mamba', 'transformer'], errors: [] });
+  });
+
+  it('rejects an empty entry between commas', () => {
+    expect(parseGridValues('d_state', '1,,16')).toEqual({
+      values: [],
+      errors: ['the values of d_state have an empty entry between commas: remove the extra comma in "1,,16"'],
+    });
+  });
+});

@@ -115,7 +115,12 @@ export function changeErrors(change: RunChange, config: RunConfig): string[] {
  * one message per value that does not parse or repeats.
  */
 export function parseGridValues(key: RunKey, text: string): { values: (number | ChoiceValue)[]; errors: string[] } {
-  const parts = text.split(/[\s,]+/).filter((part) => part !== '');
+  // With a comma, values are split at commas only, because choice labels have spaces, such as "fixed (S4)".
+  const separated = text.includes(',') ? text.split(',').map((part) => part.trim()) : text.trim().split(/\s+/);
+  if (separated.some((part) => part !== '') && separated.some((part) => part === '')) {
+    return { values: [], errors: [`the values of ${key} have an empty entry between commas: remove the extra comma in "${text.trim()}"`] };
+  }
+  const parts = separated.filter((part) => part !== '');
   if (parts.length === 0) {
     const example = isChoiceKey(key) ? choiceSpec(key).options.map((o) => formatChoice(o.value)).join(', ') : '1, 2, 4';
     return { values: [], errors: [`the values of ${key} are empty: type them separated by commas, such as ${example}`] };
