@@ -64,7 +64,7 @@ describe('studio slice adding runs', () => {
 
   it('rejects a run without max_steps', () => {
     const result = state().addStudioRun(tinyConfig(0));
-    expect(result).toEqual({ ok: false, errors: ['max_steps = 0 is invalid for a queued run: use a positive integer such as 2000'] });
+    expect(result).toEqual({ ok: false, errors: ['steps per run (max_steps) = 0 is invalid for a queued run: use an integer from 1 to 10000000, such as 2000'] });
     expect(state().studioRuns).toEqual([]);
   });
 

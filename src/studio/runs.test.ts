@@ -13,7 +13,7 @@ function tinyConfig(maxSteps = 20): RunConfig {
 
 describe('queued run checks', () => {
   it('rejects max_steps 0 by value', () => {
-    expect(queuedRunErrors(tinyConfig(0))).toEqual(['max_steps = 0 is invalid for a queued run: use a positive integer such as 2000']);
+    expect(queuedRunErrors(tinyConfig(0))).toEqual(['steps per run (max_steps) = 0 is invalid for a queued run: use an integer from 1 to 10000000, such as 2000']);
   });
 
   it('accepts a valid config', () => {
@@ -59,7 +59,7 @@ describe('grid over one field', () => {
 
   it('rejects max_steps 0 in a grid', () => {
     expect(gridConfigs(tinyConfig(), 'max_steps', '0, 50')).toEqual({
-      errors: ['max_steps = 0 is invalid for a queued run: use a positive integer such as 2000'],
+      errors: ['max_steps = 0: steps per run (max_steps) = 0 is invalid for a queued run: use an integer from 1 to 10000000, such as 2000'],
     });
   });
 

@@ -8,7 +8,7 @@ import type { RunConfig } from '../protocol';
 import {
   choiceSpec, choicesForRun, formatChoice, isChoiceKey, parseChoice, type ChoiceKey, type ChoiceValue,
 } from '../store/choices';
-import { fieldSpec, fieldsForRun, formatFieldValue, parseFieldText, validateRunFields, type FieldKey } from '../store/fields';
+import { fieldSpec, fieldsForRun, MAX_STEPS_RULE, formatFieldValue, parseFieldText, validateRunFields, type FieldKey } from '../store/fields';
 import { copyRun } from '../store/url';
 import type { StudioRun } from './types';
 
@@ -54,9 +54,15 @@ export function newStudioRun(config: RunConfig, name: string, id = newRunId(), c
  * must end by itself.
  */
 export function queuedRunErrors(config: RunConfig): string[] {
-  const errors = Object.values(validateRunFields(config)).filter((message): message is string => message !== undefined);
-  if (config.max_steps <= 0) {
-    errors.push(`max_steps = ${config.max_steps} is invalid for a queued run: use a positive integer such as ${DEFAULT_QUEUE_STEPS}`);
+  const fieldErrors = validateRunFields(config);
+  // A queued run must end by itself, so one message about its steps replaces the Train view's range for max_steps.
+  delete fieldErrors.max_steps;
+  const errors = Object.values(fieldErrors).filter((message): message is string => message !== undefined);
+  const { max: maxSteps } = MAX_STEPS_RULE;
+  if (!Number.isInteger(config.max_steps) || config.max_steps <= 0 || config.max_steps > maxSteps) {
+    errors.push(
+      `steps per run (max_steps) = ${config.max_steps} is invalid for a queued run: use an integer from 1 to ${maxSteps}, such as ${DEFAULT_QUEUE_STEPS}`,
+    );
   }
   return errors;
 }
