@@ -3,6 +3,7 @@ import { useAppStore } from '../store';
 import type { AppView } from '../store/viewSlice';
 import { AttentionPanel } from './AttentionPanel';
 import { BenchmarkPanel } from './BenchmarkPanel';
+import { BlockDiagram } from './BlockDiagram';
 import { ControlsPanel } from './ControlsPanel';
 import { DeltaPanel } from './DeltaPanel';
 import { ErrorBanner } from './ErrorBanner';
@@ -77,6 +78,7 @@ export function App() {
           <ViewTabs />
           {view === 'train' && (
             <ViewBody view="train">
+              <BlockDiagram />
               <MetricsPanel />
               <ProbePanels />
             </ViewBody>
