@@ -17,10 +17,13 @@
 import type { ResolvedTransformerConfig, TransformerConfig } from './transformer';
 
 /**
- * The block of each layer: 'mamba' is the Mamba block; 'no-gate' is the same
- * block without the SiLU(z) gate; 'h3' is the H3 block (a shift SSM on K, then
- * K·V gating into the inner SSM, then Q gating), whose inner SSM is the selective
- * or LTI scan the selective_* fields choose.
+ * The block of each layer. 'mamba' is the Mamba block. 'no-gate' is the same
+ * block without the SiLU(z) gate, so in_proj produces only the x branch. 'h3' is
+ * the H3 block (Fu et al., 2023): in_proj produces q, k and v, and a shift SSM
+ * (the causal conv1d, without activation) runs on k. Then k ⊙ v enters the inner
+ * SSM, and its output is multiplied by q. The inner SSM of every block is the
+ * selective or LTI scan that the selective_* fields choose. src/model/mamba.ts
+ * lists the equations.
  */
 export type BlockKind = 'mamba' | 'no-gate' | 'h3';
 
@@ -50,16 +53,27 @@ export interface MambaConfig {
   /** Rank of Δ's projection; 'auto' means ceil(d_model / 16). */
   dt_rank: number | 'auto';
   block?: BlockKind;
-  /** Δ computed from the input (S6) rather than one learned value per channel (S4). */
+  /**
+   * Δ computed from the input (S6) rather than one learned value per channel
+   * (S4): softplus(dt_proj.bias), with no dt_proj.weight and no Δ rows in x_proj.
+   */
   selective_delta?: boolean;
-  /** B computed from the input rather than a learned (d_inner, d_state) matrix. */
+  /** B computed from the input (x_proj rows) rather than a learned (d_inner, d_state) matrix `B`. */
   selective_B?: boolean;
-  /** C computed from the input rather than a learned (d_inner, d_state) matrix. */
+  /** C computed from the input (x_proj rows) rather than a learned (d_inner, d_state) matrix `C`. */
   selective_C?: boolean;
-  /** The causal depthwise convolution before the SSM; off makes it the identity. */
+  /**
+   * The causal depthwise convolution before the SSM. Off removes it and its
+   * parameters: the x branch goes straight to SiLU and the SSM, and H3's k
+   * enters k ⊙ v unshifted.
+   */
   use_conv?: boolean;
   a_init?: AInit;
-  /** Softplus on Δ; off uses Δ = dt_proj(x) + dt_bias unchanged. */
+  /**
+   * Softplus on Δ; off uses Δ = dt_proj(x) + dt_proj.bias unchanged. Then the
+   * bias starts at Δ itself and dt_proj.weight at zero, so Δ is positive at
+   * initialisation, but nothing keeps it positive during training.
+   */
   delta_softplus?: boolean;
 }
 

@@ -22,6 +22,17 @@ export function siluGrad(x: number): number {
   return s * (1 + x * (1 - s));
 }
 
+/** Activation of a gate or of the convolution: SiLU, or none (the identity). */
+export type Activation = 'silu' | 'identity';
+
+function activate(x: number, activation: Activation): number {
+  return activation === 'silu' ? silu(x) : x;
+}
+
+function activateGrad(x: number, activation: Activation): number {
+  return activation === 'silu' ? siluGrad(x) : 1;
+}
+
 /** softplus as torch computes it: x itself above 20. */
 export function softplus(x: number): number {
   return x > 20 ? x : Math.log1p(Math.exp(x));
@@ -118,15 +129,45 @@ export function matmulBackward(
   }
 }
 
+// ---------------------------------------------------------------- SiLU
+
+/** out = SiLU(x) over count elements. */
+export function siluForward(out: Vec, x: Vec, count: number): void {
+  for (let i = 0; i < count; i++) out[i] = silu(x[i]);
+}
+
+/** dx = dout ⊙ SiLU'(x), overwritten. */
+export function siluBackward(dx: Vec, dout: Vec, x: Vec, count: number): void {
+  for (let i = 0; i < count; i++) dx[i] = dout[i] * siluGrad(x[i]);
+}
+
+// ---------------------------------------------------------------- gate
+
+/** out = y ⊙ SiLU(z), or the plain product y ⊙ z with activation 'identity' (H3's gates). */
+export function siluGateForward(out: Vec, y: Vec, z: Vec, count: number, activation: Activation = 'silu'): void {
+  for (let i = 0; i < count; i++) out[i] = y[i] * activate(z[i], activation);
+}
+
+/** dy = dout ⊙ act(z) and dz = dout ⊙ y ⊙ act'(z), both overwritten. */
+export function siluGateBackward(
+  dy: Vec, dz: Vec, dout: Vec, y: Vec, z: Vec, count: number, activation: Activation = 'silu',
+): void {
+  for (let i = 0; i < count; i++) {
+    dz[i] = dout[i] * y[i] * activateGrad(z[i], activation);
+    dy[i] = dout[i] * activate(z[i], activation);
+  }
+}
+
 // ---------------------------------------------------------------- causal depthwise conv1d + SiLU
 
 /**
  * pre (b, l, d) = bias + causal depthwise convolution of x (b, l, d) with w (d, 1, k);
- * u = SiLU(pre). Matches PyTorch's Conv1d(groups=d, padding=k−1) truncated to l:
+ * u = SiLU(pre), or u = pre with activation 'identity' (H3's shift SSM).
+ * Matches PyTorch's Conv1d(groups=d, padding=k−1) truncated to l:
  * pre[t] = bias + Σ_j w[j] · x[t − (k−1) + j], with zeros before the start.
  */
 export function conv1dSiluForward(
-  pre: Vec, u: Vec, x: Vec, w: Vec, bias: Vec, b: number, l: number, d: number, k: number,
+  pre: Vec, u: Vec, x: Vec, w: Vec, bias: Vec, b: number, l: number, d: number, k: number, activation: Activation = 'silu',
 ): void {
   for (let bi = 0; bi < b; bi++) {
     for (let t = 0; t < l; t++) {
@@ -138,22 +179,23 @@ export function conv1dSiluForward(
         }
         const o = (bi * l + t) * d + c;
         pre[o] = acc;
-        u[o] = silu(acc);
+        u[o] = activate(acc, activation);
       }
     }
   }
 }
 
-/** dx (b, l, d) overwritten; dw, dbias accumulate. du is the gradient of the SiLU output. */
+/** dx (b, l, d) overwritten; dw, dbias accumulate. du is the gradient of the activation's output. */
 export function conv1dSiluBackward(
   dx: Vec, dw: Vec, dbias: Vec, du: Vec, pre: Vec, x: Vec, w: Vec, b: number, l: number, d: number, k: number,
+  activation: Activation = 'silu',
 ): void {
   dx.fill(0, 0, b * l * d);
   for (let bi = 0; bi < b; bi++) {
     for (let t = 0; t < l; t++) {
       for (let c = 0; c < d; c++) {
         const o = (bi * l + t) * d + c;
-        const g = du[o] * siluGrad(pre[o]);
+        const g = du[o] * activateGrad(pre[o], activation);
         dbias[c] += g;
         for (let j = 0; j < k; j++) {
           const s = t - (k - 1) + j;
@@ -179,12 +221,18 @@ export interface ScanDims {
   variableB: boolean;
   variableC: boolean;
   softplus: boolean;
+  /** Activation of the gate z: out = y ⊙ SiLU(z) ('silu', the default) or y ⊙ z ('identity'). */
+  gate?: Activation;
 }
 
-/** Inputs of the selective scan; z, D and deltaBias are optional as in selective_scan_ref. */
+/**
+ * Inputs of the selective scan; z, D and deltaBias are optional as in
+ * selective_scan_ref. A null delta counts as zeros, so Δ = softplus(deltaBias),
+ * one value per channel (the LTI variant's fixed Δ).
+ */
 export interface ScanInputs {
   u: Vec; // (b, l, d)
-  delta: Vec; // (b, l, d), before bias and softplus
+  delta: Vec | null; // (b, l, d), before bias and softplus
   A: Vec; // (d, n), negative
   B: Vec; // (b, l, n) or (d, n)
   C: Vec; // (b, l, n) or (d, n)
@@ -200,7 +248,15 @@ function bcBase(variable: boolean, dims: ScanDims, bi: number, t: number, c: num
 
 /** Δ after bias and (optionally) softplus, for one element. */
 export function scanDelta(inp: ScanInputs, dims: ScanDims, idx: number, c: number): number {
-  const raw = inp.delta[idx] + (inp.deltaBias ? inp.deltaBias[c] : 0);
+  return deltaFromRaw(scanDeltaRaw(inp, idx, c), dims);
+}
+
+/** Δ before softplus: delta + deltaBias, with a missing delta or bias counting as zero. */
+function scanDeltaRaw(inp: ScanInputs, idx: number, c: number): number {
+  return (inp.delta ? inp.delta[idx] : 0) + (inp.deltaBias ? inp.deltaBias[c] : 0);
+}
+
+function deltaFromRaw(raw: number, dims: ScanDims): number {
   return dims.softplus ? softplus(raw) : raw;
 }
 
@@ -208,6 +264,7 @@ export function scanDelta(inp: ScanInputs, dims: ScanDims, idx: number, c: numbe
  * Selective scan, after selective_scan_ref in state-spaces/mamba, in (b, l, d) layout:
  *   Δ = softplus(delta + delta_bias),  h_t = exp(Δ_t A) ⊙ h_{t−1} + Δ_t B_t u_t,
  *   y_t = C_t · h_t + D ⊙ u_t,  out = y ⊙ SiLU(z).
+ * Without softplus Δ = delta + delta_bias; with dims.gate 'identity' out = y ⊙ z.
  * B̄ uses the simplified (Euler) discretisation Δ·B, as the reference does.
  * Writes out (b, l, d); lastState (b, d, n); and, when given, deltaOut (b, l, d)
  * with the discretisation step and states (b, l, d, n) with every h_t, for probes.
@@ -233,7 +290,7 @@ export function selectiveScanForward(
           if (states) states[o * n + s] = h[s];
         }
         if (inp.D) y += inp.D[c] * uv;
-        out[o] = inp.z ? y * silu(inp.z[o]) : y;
+        out[o] = inp.z ? y * activate(inp.z[o], dims.gate ?? 'silu') : y;
         if (deltaOut) deltaOut[o] = dt;
       }
       if (lastState) for (let s = 0; s < n; s++) lastState[(bi * d + c) * n + s] = h[s];
@@ -241,10 +298,13 @@ export function selectiveScanForward(
   }
 }
 
-/** Gradients of the selective scan. Token-shaped ones overwrite; dA, dB/dC (LTI), dD, dDeltaBias accumulate. */
+/**
+ * Gradients of the selective scan. Token-shaped ones overwrite; dA, dB/dC (LTI),
+ * dD, dDeltaBias accumulate. dDelta may be null when the input delta is.
+ */
 export interface ScanGrads {
   du: Vec;
-  dDelta: Vec;
+  dDelta: Vec | null;
   dA: Vec;
   dB: Vec;
   dC: Vec;
@@ -281,18 +341,19 @@ export function selectiveScanBackward(g: ScanGrads, dout: Vec, inp: ScanInputs, 
         const o = (bi * l + t) * d + c;
         const bo = bcBase(dims.variableB, dims, bi, t, c);
         const co = bcBase(dims.variableC, dims, bi, t, c);
-        const raw = inp.delta[o] + (inp.deltaBias ? inp.deltaBias[c] : 0);
-        const dt = dims.softplus ? softplus(raw) : raw;
+        const raw = scanDeltaRaw(inp, o, c);
+        const dt = deltaFromRaw(raw, dims);
         const uv = inp.u[o];
 
-        // Through the gate: out = y · SiLU(z).
+        // Through the gate: out = y · SiLU(z), or y · z.
         let dy = dout[o];
         if (inp.z && g.dz) {
+          const gate = dims.gate ?? 'silu';
           let y = 0;
           for (let s = 0; s < n; s++) y += hs[(t + 1) * n + s] * inp.C[co + s];
           if (inp.D) y += inp.D[c] * uv;
-          g.dz[o] = dy * y * siluGrad(inp.z[o]);
-          dy *= silu(inp.z[o]);
+          g.dz[o] = dy * y * activateGrad(inp.z[o], gate);
+          dy *= activate(inp.z[o], gate);
         }
 
         let du = 0;
@@ -320,7 +381,7 @@ export function selectiveScanBackward(g: ScanGrads, dout: Vec, inp: ScanInputs, 
         }
 
         const dRaw = dims.softplus ? dDt / (1 + Math.exp(-raw)) : dDt;
-        g.dDelta[o] = dRaw;
+        if (g.dDelta) g.dDelta[o] = dRaw;
         if (g.dDeltaBias) g.dDeltaBias[c] += dRaw;
         g.du[o] = du;
       }
