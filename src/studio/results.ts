@@ -118,8 +118,9 @@ function columnNames(paths: string[]): Map<string, string> {
   return new Map(paths.map((path) => [path, counts.get(last(path))! > 1 ? path : last(path)]));
 }
 
-function finiteOrNull(value: number): number | null {
-  return Number.isFinite(value) ? value : null;
+/** Rounds a measured fraction or loss to 4 decimals, or returns null when it was not measured. */
+function measured(value: number): number | null {
+  return Number.isFinite(value) ? Math.round(value * 1e4) / 1e4 : null;
 }
 
 /** Builds the results table of a grid from its outcomes, in run order. */
@@ -134,9 +135,9 @@ export function buildResultsTable(grid: string, outcomes: RunOutcome[]): Results
       run: outcome.name,
       fields,
       status: outcome.status,
-      accuracy: finiteOrNull(outcome.accuracy),
-      train_accuracy: finiteOrNull(outcome.trainAccuracy),
-      train_loss: finiteOrNull(outcome.trainLoss),
+      accuracy: measured(outcome.accuracy),
+      train_accuracy: measured(outcome.trainAccuracy),
+      train_loss: measured(outcome.trainLoss),
       parameters: outcome.parameters,
       steps: outcome.steps,
       train_s: Math.round(outcome.trainSeconds * 10) / 10,
