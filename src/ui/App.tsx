@@ -4,6 +4,7 @@ import type { AppView } from '../store/viewSlice';
 import { AttentionPanel } from './AttentionPanel';
 import { BenchmarkPanel } from './BenchmarkPanel';
 import { CompareView } from './compare/CompareView';
+import { BlockDiagram } from './BlockDiagram';
 import { ControlsPanel } from './ControlsPanel';
 import { DeltaPanel } from './DeltaPanel';
 import { ErrorBanner } from './ErrorBanner';
@@ -89,6 +90,7 @@ export function App() {
           <ViewTabs />
           {view === 'train' && (
             <ViewBody view="train">
+              <BlockDiagram />
               <MetricsPanel />
               <ProbePanels />
             </ViewBody>
