@@ -120,7 +120,7 @@ function ShareLinkButton({ runs, linkBase }: { runs: StudioRun[]; linkBase?: str
   const [note, setNote] = useState('');
 
   const share = async () => {
-    const url = compareLinkUrl(linkBase ?? window.location.href, runs.map((run) => ({ config: run.config, name: run.name })));
+    const url = compareLinkUrl(linkBase ?? window.location.href, runs.map((run) => ({ config: run.config, name: run.name, grid: run.grid })));
     setLink(url);
     try {
       await navigator.clipboard.writeText(url);
