@@ -15,7 +15,7 @@ import { validateRun } from './validateRun';
 /** Shortest test length: induction heads needs a trigger, its recall token, another token and the final trigger. */
 const MIN_TEST_LENGTH = 4;
 
-/** Longest test length, 2^20, the longest the Mamba paper tests. */
+/** Maximum test length, 2^20, the longest in the Mamba paper's induction-heads test. */
 const MAX_TEST_LENGTH = 2 ** 20;
 
 /** Returns one message per invalid value of the spec. */

@@ -24,7 +24,7 @@ export interface ExtrapolationJob {
 
 export interface ExtrapolationSlice {
   extrapolationJob: ExtrapolationJob | null;
-  /** Why a run's last evaluation stopped early or did not start, by run id. */
+  /** Reason a run's last evaluation stopped early or did not start, by run id. */
   extrapolationNotes: Record<string, string>;
   /**
    * Evaluates these runs in order at their grid's test lengths. While an evaluation

@@ -278,6 +278,13 @@ describe('comparison links of grid runs', () => {
     expect(decoded.runs[0].grid).toBeNull();
   });
 
+  it('ignores a grid that is not text', () => {
+    const value = rawLink({ runs: [{ query: encodeRunQuery(withDState(8)), grid: { name: 'paper-table1' } }] });
+    const decoded = decodeCompareLink(value);
+    expect(decoded.messages).toEqual(["Run 1: its grid was ignored, because it is not text, so the paper's results are not shown."]);
+    expect(decoded.runs[0].grid).toBeNull();
+  });
+
   it('rejects paper results for a changed grid run', () => {
     const [first] = gridStudioRuns(PAPER_TABLE1_SMALL, 'auto');
     const changed = fieldSpec('d_state').write(first.config, 3);

@@ -205,9 +205,14 @@ function readRun(entry: unknown, index: number, messages: string[]): LinkedRun |
  */
 function readGridRun(rawGrid: unknown, query: string, who: string, messages: string[]): Omit<LinkedRun, 'name'> | null {
   if (rawGrid === undefined) return null;
-  const grid = typeof rawGrid === 'string' ? findStudioGrid(rawGrid) : undefined;
+  if (typeof rawGrid !== 'string') {
+    messages.push(`${who}: its grid was ignored, because it is not text, so the paper's results are not shown.`);
+    return null;
+  }
+  const grid = findStudioGrid(rawGrid);
   if (!grid) {
-    messages.push(`${who}: its grid ${JSON.stringify(rawGrid)} is not known, so the paper's results are not shown.`);
+    const shown = rawGrid.length > 60 ? `${rawGrid.slice(0, 59)}…` : rawGrid;
+    messages.push(`${who}: its grid ${JSON.stringify(shown)} is not known, so the paper's results are not shown.`);
     return null;
   }
 

@@ -201,6 +201,19 @@ describe('RunSaver', () => {
     expect((await db.loadRuns())[0].status).toBe('done');
   });
 
+  it('writes an extrapolation point at once', async () => {
+    const { db } = await openFresh();
+    const run = { ...newStudioRun(tinyConfig(), 'a', 'id-a', 1), status: 'done' as const };
+    const saver = new RunSaver(db, [], { delayMs: 60_000 });
+    saver.update([run]);
+    await saver.flush();
+    const point = { length: 64, accuracy: 0.5, status: 'ok', method: 'recurrent', samples: 8, seconds: 2 } as const;
+    saver.update([{ ...run, extrapolation: [point] }]);
+    // No flush: the write starts at once, and the delay gives IndexedDB time to finish it.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect((await db.loadRuns())[0].extrapolation).toEqual([point]);
+  });
+
   it('deletes removed runs and stores the new order', async () => {
     const { db } = await openFresh();
     const a = newStudioRun(tinyConfig(), 'a', 'id-a', 1);

@@ -1,8 +1,8 @@
 /**
- * Grid presets in the studio: the paper's grids (src/studio/paperPresets.ts) and a
- * smoke-test grid for the browser tests, turned into queued studio runs that carry
- * the paper's results, and a run's grid row found again from its config. Pure
- * functions with no DOM, store or worker.
+ * Grid presets in the studio: the grids of the Mamba paper (Gu and Dao, 2023) in
+ * src/studio/paperPresets.ts and a smoke-test grid for the browser tests, turned into
+ * queued studio runs that carry the paper's results, and a run's grid row found again
+ * from its config. Pure functions with no DOM, store or worker.
  */
 import type { EnginePreference, RunConfig } from '../protocol';
 import { encodeRunQuery } from '../store/url';
@@ -99,7 +99,7 @@ export function gridStudioRuns(grid: GridPreset, engine: EnginePreference, creat
   }));
 }
 
-/** The query string of a config with the engine left out, so that configs compare as the link stores them. */
+/** Returns the query string of a config with the engine left out, so that configs compare as the link stores them. */
 function comparableQuery(config: RunConfig): string {
   return encodeRunQuery({ ...config, engine: 'auto' });
 }
