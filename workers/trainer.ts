@@ -178,6 +178,12 @@ export class Trainer implements TrainerApi {
     return { stepMs, tokensPerStep: b * l };
   }
 
+  /** Copies the current weights out, in the layout of buildModelLayout; call while training is paused or finished. */
+  async readParams(): Promise<Float32Array> {
+    if (!this.current) throw new Error('no run is configured: call configure(run) before readParams()');
+    return this.current.engine.readParams();
+  }
+
   async dispose(): Promise<void> {
     await this.pause();
     this.disposeRun();

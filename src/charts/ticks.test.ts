@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatTick, integerTicks, logTicks } from './ticks';
+import { formatPowerOfTwo, formatTick, integerTicks, logTicks, powerOfTwoTicks } from './ticks';
 
 describe('integerTicks', () => {
   it('keeps integers on a short step range', () => {
@@ -65,5 +65,34 @@ describe('formatTick', () => {
 
   it('writes zero as 0', () => {
     expect(formatTick(0)).toBe('0');
+  });
+});
+
+describe('powerOfTwoTicks', () => {
+  it('lists every power inside', () => {
+    expect(powerOfTwoTicks([64, 1024], 10)).toEqual([64, 128, 256, 512, 1024]);
+    expect(powerOfTwoTicks([100, 600], 10)).toEqual([128, 256, 512]);
+  });
+
+  it('thins a long axis', () => {
+    expect(powerOfTwoTicks([2 ** 6, 2 ** 20], 5)).toEqual([2 ** 6, 2 ** 9, 2 ** 12, 2 ** 15, 2 ** 18]);
+  });
+
+  it('returns nothing for a domain without powers', () => {
+    expect(powerOfTwoTicks([5, 7], 4)).toEqual([]);
+    expect(powerOfTwoTicks([0, 8], 4)).toEqual([]);
+  });
+});
+
+describe('formatPowerOfTwo', () => {
+  it('writes superscript exponents', () => {
+    expect(formatPowerOfTwo(64)).toBe('2⁶');
+    expect(formatPowerOfTwo(2 ** 20)).toBe('2²⁰');
+    expect(formatPowerOfTwo(1)).toBe('2⁰');
+  });
+
+  it('falls back for other values', () => {
+    expect(formatPowerOfTwo(100)).toBe('100');
+    expect(formatPowerOfTwo(0.5)).toBe('0.5');
   });
 });

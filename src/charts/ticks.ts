@@ -47,3 +47,26 @@ export function formatTick(value: number): string {
   if (magnitude >= 1e3) return formatSi(value);
   return formatPlain(value);
 }
+
+/**
+ * Returns the powers of two inside a domain [lo, hi] with lo > 0, thinned evenly to at
+ * most `max`, for an axis of sequence lengths on a log2 scale. Returns [] when no power
+ * of two lies inside.
+ */
+export function powerOfTwoTicks(domain: [number, number], max: number): number[] {
+  const lo = Math.min(domain[0], domain[1]);
+  const hi = Math.max(domain[0], domain[1]);
+  if (!(lo > 0) || !Number.isFinite(hi)) return [];
+  const ticks: number[] = [];
+  for (let e = Math.ceil(Math.log2(lo)); e <= Math.floor(Math.log2(hi)); e++) ticks.push(2 ** e);
+  return thinTicks(ticks, Math.max(1, max));
+}
+
+const SUPERSCRIPT_DIGITS = '⁰¹²³⁴⁵⁶⁷⁸⁹';
+
+/** Formats a power of two as 2 with a superscript exponent, such as "2¹⁰", and any other value with formatTick. */
+export function formatPowerOfTwo(value: number): string {
+  const exponent = Math.log2(value);
+  if (!Number.isInteger(exponent) || exponent < 0) return formatTick(value);
+  return `2${[...String(exponent)].map((digit) => SUPERSCRIPT_DIGITS[Number(digit)]).join('')}`;
+}

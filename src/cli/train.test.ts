@@ -1,7 +1,11 @@
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
-import { PRESETS } from '../presets';
+import { afterAll, describe, expect, it } from 'vitest';
+import { findPreset, PRESETS } from '../presets';
+import { GRID_PRESETS } from '../studio/paperPresets';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -29,11 +33,16 @@ describe('train command line', () => {
       '--seq-len',
       '--log-interval-ms',
       '--json',
+      '--grid',
+      '--out',
+      '--eval-sequences',
+      '--max-eval-length',
       '--help',
     ]) {
       expect(stdout).toContain(option);
     }
     for (const preset of PRESETS) expect(stdout).toContain(preset.name);
+    for (const grid of GRID_PRESETS) expect(stdout).toContain(grid.name);
   });
 
   it('unknown preset exits with 2', () => {
@@ -100,5 +109,124 @@ describe('train command line', () => {
     const first = JSON.parse(runCli(args).stdout.trim().split('\n').at(-1)!);
     const second = JSON.parse(runCli(args).stdout.trim().split('\n').at(-1)!);
     expect(second.loss).toBe(first.loss);
+  });
+});
+
+describe('train command line grids', () => {
+  const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'train-grid-'));
+  afterAll(() => fs.rmSync(folder, { recursive: true, force: true }));
+
+  /** Writes runs as a grid file in the temporary folder and returns its path. */
+  function writeGridFile(name: string, runs: unknown[]): string {
+    const file = path.join(folder, name);
+    fs.writeFileSync(file, JSON.stringify(runs));
+    return file;
+  }
+  const tiny = findPreset('e2e-tiny')!.run;
+
+  it('table 1 grid writes results files', () => {
+    const out = path.join(folder, 'table1');
+    const { status, stdout, stderr } = runCli(['--preset', 'paper-table1-small', '--steps', '2', '--eval-sequences', '4', '--out', out]);
+    expect(status, stderr).toBe(0);
+
+    const csv = fs.readFileSync(path.join(out, 'results.csv'), 'utf8').trimEnd().split('\n');
+    expect(csv).toHaveLength(7);
+    expect(csv[0].startsWith('run,block,selective_delta,selective_B,selective_C,status,accuracy,')).toBe(true);
+    expect(csv[1].startsWith('S4 no gate,no-gate,false,false,false,done,')).toBe(true);
+    expect(csv[6].startsWith('Mamba with S6,mamba,true,true,true,done,')).toBe(true);
+    expect(csv[6].endsWith(',0.998,Mamba with S6')).toBe(true);
+    // Without --json the same CSV goes to stdout, and the aligned table to stderr.
+    expect(stdout.trimEnd().split('\n')).toEqual(csv);
+    expect(stderr).toMatch(/Mamba with S6\s+mamba\s+true\s+true\s+true\s+\d+\.\d%\s+99\.8%/);
+    expect(fs.existsSync(path.join(out, 'extrapolation.csv'))).toBe(false);
+
+    const report = JSON.parse(fs.readFileSync(path.join(out, 'results.json'), 'utf8'));
+    expect(report.grid).toBe('paper-table1-small');
+    expect(report.engine).toBe('CPU');
+    expect(report.machine.cores).toBeGreaterThan(0);
+    expect(report.differing_fields).toEqual(['block', 'selective_delta', 'selective_B', 'selective_C']);
+    expect(report.runs).toHaveLength(6);
+    for (const row of report.runs) {
+      expect(row.status).toBe('done');
+      expect(row.steps).toBe(2);
+      expect(row.accuracy).toBeGreaterThanOrEqual(0);
+      expect(row.accuracy).toBeLessThanOrEqual(1);
+      expect(row.parameters).toBeGreaterThan(0);
+    }
+    expect(report.runs[0]).toMatchObject({ run: 'S4 no gate', block: 'no-gate', selective_B: false, paper_accuracy: 0.183 });
+    // H3's in_proj makes q, k and v, so it has more parameters than the gated Mamba block.
+    expect(report.runs[3].parameters).toBeGreaterThan(report.runs[5].parameters);
+  });
+
+  it('extrapolation grid scores every length', () => {
+    const args = ['--preset', 'induction-extrapolation-small', '--steps', '2', '--eval-sequences', '3', '--max-eval-length', '512', '--json'];
+    const { status, stdout, stderr } = runCli(args);
+    expect(status, stderr).toBe(0);
+
+    const report = JSON.parse(stdout.trim().split('\n').at(-1)!);
+    expect(report.runs.map((row: { run: string }) => row.run)).toEqual(['Mamba', 'Attention, rotary', 'Attention, absolute']);
+    const point = (run: string, length: number) =>
+      report.extrapolation.find((p: { run: string; length: number }) => p.run === run && p.length === length);
+    for (const length of [64, 128, 256, 512]) {
+      expect(point('Mamba', length)).toMatchObject({ status: 'ok', method: 'recurrent', samples: 3, paper_accuracy: 1 });
+      expect(point('Attention, rotary', length)).toMatchObject({ status: 'ok', method: 'parallel' });
+    }
+    expect(point('Attention, absolute', 256)).toMatchObject({ status: 'ok', method: 'parallel' });
+    expect(point('Attention, absolute', 512)).toMatchObject({ status: 'positions beyond max_len', accuracy: null });
+    expect(point('Mamba', 1024)).toBeUndefined();
+    expect(stderr).toContain('length 512: positions beyond max_len');
+  });
+
+  it('grid file names runs by field', () => {
+    const file = writeGridFile('b.json', [tiny, { ...tiny, model: { ...tiny.model, selective_B: false } }]);
+    const out = path.join(folder, 'file');
+    const { status, stdout, stderr } = runCli(['--grid', file, '--steps', '2', '--eval-sequences', '2', '--out', out]);
+    expect(status, stderr).toBe(0);
+    const lines = stdout.trimEnd().split('\n');
+    expect(lines[0].startsWith('run,selective_B,status,')).toBe(true);
+    expect(lines[1].startsWith('selective_B=true,true,done,')).toBe(true);
+    expect(lines[2].startsWith('selective_B=false,false,done,')).toBe(true);
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'results.json'), 'utf8')).grid).toBe('b');
+  });
+
+  it('preset with out writes one row', () => {
+    const out = path.join(folder, 'single');
+    const { status, stderr } = runCli(['--preset', 'e2e-tiny', '--steps', '2', '--engine', 'cpu', '--eval-sequences', '2', '--out', out]);
+    expect(status, stderr).toBe(0);
+    const csv = fs.readFileSync(path.join(out, 'results.csv'), 'utf8').trimEnd().split('\n');
+    expect(csv).toHaveLength(2);
+    expect(csv[0].startsWith('run,status,accuracy,')).toBe(true);
+    expect(csv[1].startsWith('e2e-tiny,done,')).toBe(true);
+  });
+
+  it('invalid grid file exits with 2', () => {
+    const file = writeGridFile('bad.json', [tiny, { ...tiny, train: { ...tiny.train, seq_len: 3 } }]);
+    const { status, stderr } = runCli(['--grid', file, '--steps', '1']);
+    expect(status).toBe(2);
+    expect(stderr).toContain('bad.json, run 2: n_data = 2 does not fit in seq_len = 3');
+  });
+
+  it('grid file of no runs exits with 2', () => {
+    const { status, stderr } = runCli(['--grid', writeGridFile('empty.json', []), '--steps', '1']);
+    expect(status).toBe(2);
+    expect(stderr).toContain('must contain a non-empty JSON list of run configs');
+  });
+
+  it('missing grid file exits with 2', () => {
+    const { status, stderr } = runCli(['--grid', path.join(folder, 'missing.json')]);
+    expect(status).toBe(2);
+    expect(stderr).toContain('missing.json could not be read');
+  });
+
+  it('grid and preset together exit with 2', () => {
+    const { status, stderr } = runCli(['--grid', 'runs.json', '--preset', 'e2e-tiny']);
+    expect(status).toBe(2);
+    expect(stderr).toContain('--grid and --preset are both given');
+  });
+
+  it('too small max-eval-length exits with 2', () => {
+    const { status, stderr } = runCli(['--preset', 'induction-extrapolation-small', '--max-eval-length', '32']);
+    expect(status).toBe(2);
+    expect(stderr).toContain('--max-eval-length 32 drops every test length: use at least 64');
   });
 });

@@ -6,6 +6,7 @@ import { create } from 'zustand';
 import { subscribeWithSelector } from 'zustand/middleware';
 import { createBenchSlice } from './benchSlice';
 import { createConfigSlice } from './configSlice';
+import { createExtrapolationSlice } from './extrapolationSlice';
 import { createMemorySpeedSlice } from './memorySpeedSlice';
 import { createRunSlice } from './runSlice';
 import { createStudioSlice } from './studioSlice';
@@ -22,6 +23,7 @@ export const useAppStore = create<AppState>()(
     ...createBenchSlice(...args),
     ...createMemorySpeedSlice(...args),
     ...createStudioSlice(...args),
+    ...createExtrapolationSlice(...args),
   })),
 );
 
@@ -34,4 +36,5 @@ export function resetStore(): void {
   state.resetBench();
   state.resetMemorySpeed();
   state.resetStudio();
+  state.resetExtrapolation();
 }

@@ -314,6 +314,46 @@ describe('studio sync with IndexedDB', () => {
     await stopAgain();
   });
 
+  it('stores grid runs with their points', async () => {
+    const dbName = `studio-sync-${++dbCount}`;
+    const stop = await startStudioSync({ dbName, saveDelayMs: 60_000 });
+    const added = state().addGridRuns('e2e-extrapolation-tiny', 'cpu');
+    if (!added.ok) throw new Error(added.errors.join('; '));
+    const [mamba] = added.runs;
+    const points = [
+      { length: 16, accuracy: 0.5, status: 'ok', method: 'recurrent', samples: 8, seconds: 0.25 },
+      { length: 32, accuracy: 0.625, status: 'ok', method: 'recurrent', samples: 8, seconds: 0.5 },
+    ] as const;
+    for (const point of points) state().saveExtrapolationPoint(mamba.id, point);
+    await stop();
+
+    resetStore();
+    const stopAgain = await startStudioSync({ dbName, saveDelayMs: 60_000 });
+    const [restored, attention] = state().studioRuns;
+    expect(restored.grid).toBe('e2e-extrapolation-tiny');
+    expect(restored.paperCurve).toEqual(mamba.paperCurve);
+    expect(restored.extrapolation).toEqual(points);
+    expect(attention.extrapolation).toBeNull();
+    await stopAgain();
+  });
+
+  it('a grid link after a reload adds nothing', async () => {
+    const dbName = `studio-sync-${++dbCount}`;
+    const added = state().addGridRuns('paper-table1-small', 'cpu');
+    if (!added.ok) throw new Error(added.errors.join('; '));
+    const link = `?${COMPARE_PARAM}=${encodeCompareLink(added.runs.map((run) => ({ config: run.config, name: run.name, grid: run.grid })))}`;
+    resetStore();
+    const stop = await startStudioSync({ dbName, saveDelayMs: 0, search: link });
+    expect(state().studioRuns.map((run) => run.paperAccuracy)).toEqual(added.runs.map((run) => run.paperAccuracy));
+    await stop();
+
+    resetStore();
+    const stopAgain = await startStudioSync({ dbName, saveDelayMs: 0, search: link });
+    expect(state().studioRuns.map((run) => run.name)).toEqual(added.runs.map((run) => run.name));
+    expect(state().compareLinkMessages).toEqual([]);
+    await stopAgain();
+  });
+
   it('reports link runs that cannot be queued', () => {
     const endless = { ...tinyConfig(), max_steps: 0 };
     const linked = studioRunsFromLink(`?${COMPARE_PARAM}=${encodeCompareLink([{ config: endless, name: 'endless' }])}`)!;

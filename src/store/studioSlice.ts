@@ -4,8 +4,10 @@
  * view's rules. The list is stored in IndexedDB by studioSync, not here.
  */
 import type { StateCreator } from 'zustand';
-import type { RunConfig } from '../protocol';
+import type { EnginePreference, RunConfig } from '../protocol';
 import { defaultRunName } from '../studio/differences';
+import type { ExtrapolationPoint } from '../studio/evaluate';
+import { findStudioGrid, gridStudioRuns } from '../studio/grids';
 import type { QueueEvent, QueueMode, QueueRunSpec, QueueState } from '../studio/queueProtocol';
 import {
   applyChange, changeErrors, formatKeyValue, gridConfigs, newStudioRun, queuedRunErrors, readKey,
@@ -55,6 +57,13 @@ export interface StudioSlice {
   duplicateStudioRun(id: string, change: RunChange): AddRunsResult;
   /** Adds one run per value of one field or choice over `base`, such as "1, 2, 4" for d_state; all or none. */
   addStudioGrid(base: RunConfig, key: RunKey, valuesText: string): AddRunsResult;
+  /**
+   * Adds every run of a grid preset (src/studio/grids.ts) by its name, queued on
+   * `engine`, with the grid's name and the paper's results; all or none.
+   */
+  addGridRuns(gridName: string, engine: EnginePreference): AddRunsResult;
+  /** Stores one evaluated test length on a run, in place of any earlier point at that length, in length order. */
+  saveExtrapolationPoint(id: string, point: ExtrapolationPoint): void;
   removeStudioRun(id: string): Promise<void>;
   /** Renames a run; an empty name is ignored. */
   renameStudioRun(id: string, name: string): void;
@@ -188,6 +197,23 @@ export const createStudioSlice: StateCreator<AppState, AppMiddleware, [], Studio
       return { ok: true, runs: added };
     },
 
+    addGridRuns(gridName, engine) {
+      const grid = findStudioGrid(gridName);
+      if (!grid) return { ok: false, errors: [`grid "${gridName}" is not known: choose one of the listed grids`] };
+      const runs = gridStudioRuns(grid, engine);
+      const errors = runs.flatMap((run) => queuedRunErrors(run.config).map((message) => `${run.name}: ${message}`));
+      if (errors.length > 0) return { ok: false, errors };
+      insertRuns(runs, get().studioRuns.length);
+      return { ok: true, runs };
+    },
+
+    saveExtrapolationPoint(id, point) {
+      updateRun(id, (run) => {
+        const others = (run.extrapolation ?? []).filter((p) => p.length !== point.length);
+        return { ...run, extrapolation: [...others, point].sort((a, b) => a.length - b.length) };
+      });
+    },
+
     async removeStudioRun(id) {
       if (!get().studioRuns.some((run) => run.id === id)) return;
       set({ studioRuns: get().studioRuns.filter((run) => run.id !== id) });
@@ -265,13 +291,14 @@ export const createStudioSlice: StateCreator<AppState, AppMiddleware, [], Studio
           set({ queueState: event.state, queueMessage: event.message });
           break;
         case 'run-engine':
-          // Fresh weights at step 0: the history of an earlier attempt no longer applies.
+          // Fresh weights at step 0: the history and the extrapolation of an earlier attempt no longer apply.
           setLive(event.runId, true);
           updateRun(event.runId, (run) => ({
             ...run,
             step: 0,
             metrics: [],
             probe: null,
+            extrapolation: null,
             elapsedMs: 0,
             message: null,
             engine: event.info.description,

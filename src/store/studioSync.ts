@@ -3,11 +3,14 @@
  * weights stored in IndexedDB, and the run queue's events from the worker.
  */
 import { studioRunsFromLink } from '../studio/compareLink';
-import { StudioDb, type StoredWeights } from '../studio/db';
+import { StudioDb } from '../studio/db';
 import { RunSaver } from '../studio/saver';
 import { subscribeToQueue } from '../trainerClient';
 import { useAppStore } from './index';
 import { errorMessage } from './runSlice';
+import { setWeightsDb } from './studioWeights';
+
+export { loadStudioWeights } from './studioWeights';
 
 export interface StudioSyncOptions {
   /** IndexedDB database name; tests use one of their own. */
@@ -19,11 +22,6 @@ export interface StudioSyncOptions {
 }
 
 let studioDb: StudioDb | null = null;
-
-/** Returns a finished run's final weights from IndexedDB, or undefined when none are stored or storage is unavailable. */
-export async function loadStudioWeights(id: string): Promise<StoredWeights | undefined> {
-  return studioDb?.loadWeights(id);
-}
 
 /**
  * Restores the stored runs into the store, then keeps IndexedDB in step with the list
@@ -41,6 +39,7 @@ export async function startStudioSync(options: StudioSyncOptions = {}): Promise<
     store.getState().restoreStudioRuns(stored);
     store.getState().setStudioStorage('saved');
     studioDb = db;
+    setWeightsDb(db);
     saver = new RunSaver(db, stored, {
       delayMs: options.saveDelayMs,
       onError: (message) => store.getState().reportStudioError(message),

@@ -79,7 +79,7 @@ function compareValue(): string | null {
   if (state.studioRuns !== lastLinkedRuns) {
     lastLinkedRuns = state.studioRuns;
     lastCompareValue =
-      state.studioRuns.length === 0 ? null : encodeCompareLink(state.studioRuns.map((run) => ({ config: run.config, name: run.name })));
+      state.studioRuns.length === 0 ? null : encodeCompareLink(state.studioRuns.map((run) => ({ config: run.config, name: run.name, grid: run.grid })));
   }
   return lastCompareValue;
 }

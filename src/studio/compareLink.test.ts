@@ -10,6 +10,8 @@ import { copyRun, encodeRunQuery, ENGINE_PREFERENCES, withTaskKind } from '../st
 import {
   compareLinkUrl, COMPARE_PARAM, decodeCompareLink, encodeCompareLink, MAX_COMPARE_RUNS, randomId, readCompareParam, studioRunsFromLink,
 } from './compareLink';
+import { gridStudioRuns } from './grids';
+import { INDUCTION_EXTRAPOLATION_SMALL, PAPER_TABLE1_SMALL } from './paperPresets';
 
 const tiny = (): RunConfig => copyRun(findPreset('e2e-tiny')!.run);
 const withDState = (value: number) => fieldSpec('d_state').write(tiny(), value);
@@ -221,6 +223,77 @@ describe('studioRunsFromLink', () => {
     ]);
     expect(restored.runs.map((run) => run.parameterCount)).toEqual([withDState(1), withDState(4), transformer].map((c) => countParameters(c.model)));
     expect(restored.runs[0]).toMatchObject({ metrics: [], probe: null, step: 0, elapsedMs: 0, paperAccuracy: null, engine: null });
+  });
+});
+
+describe('comparison links of grid runs', () => {
+  /** The link of the studio runs of a grid, as the Compare view's button and the URL write it. */
+  function gridLink(runs: ReturnType<typeof gridStudioRuns>): string {
+    return `?${COMPARE_PARAM}=${encodeCompareLink(runs.map((run) => ({ config: run.config, name: run.name, grid: run.grid })))}`;
+  }
+
+  it('restores the paper column of Table 1', () => {
+    const runs = gridStudioRuns(PAPER_TABLE1_SMALL, 'webgpu');
+    let next = 0;
+    const restored = studioRunsFromLink(gridLink(runs), { createId: () => `id-${next++}` })!;
+    expect(restored.messages).toEqual([]);
+    expect(restored.runs.map((run) => run.grid)).toEqual(runs.map(() => 'paper-table1-small'));
+    expect(restored.runs.map((run) => run.paperRow)).toEqual(PAPER_TABLE1_SMALL.runs.map((row) => row.paperRow));
+    expect(restored.runs.map((run) => run.paperAccuracy)).toEqual([0.183, 0.97, 0.57, 0.997, 0.564, 0.998]);
+    // The config is the grid's own, with the link's engine, so a reload finds the stored run equal.
+    expect(restored.runs.map((run) => JSON.stringify(run.config))).toEqual(runs.map((run) => JSON.stringify(run.config)));
+    expect(restored.runs[0].config.engine).toBe('webgpu');
+  });
+
+  it('restores the paper curve of extrapolation runs', () => {
+    const runs = gridStudioRuns(INDUCTION_EXTRAPOLATION_SMALL, 'auto');
+    const restored = studioRunsFromLink(gridLink(runs))!;
+    expect(restored.messages).toEqual([]);
+    const rope = restored.runs.find((run) => run.paperRow === 'MHA-RoPE')!;
+    expect(rope.paperCurve!.map((point) => point.length)).toEqual(INDUCTION_EXTRAPOLATION_SMALL.extrapolation!.lengths);
+    expect(rope.paperCurve![3]).toEqual({ length: 512, accuracy: 0.836 });
+    expect(rope.extrapolation).toBeNull();
+  });
+
+  it('decodes a link without grid as before', () => {
+    const restored = studioRunsFromLink(`?${COMPARE_PARAM}=${encodeCompareLink([{ config: withDState(2), name: 'plain' }])}`)!;
+    expect(restored.messages).toEqual([]);
+    expect(restored.runs[0]).toMatchObject({ grid: null, paperAccuracy: null, paperRow: null, paperCurve: null, extrapolation: null });
+  });
+
+  it('reads a v1 link from before grids', () => {
+    // Written by the app before runs carried a grid: a name and a query per run, and nothing else.
+    const value = rawLink({ runs: [{ name: 'old', query: encodeRunQuery(withDState(8)) }] });
+    const decoded = decodeCompareLink(value);
+    expect(decoded.messages).toEqual([]);
+    expect(decoded.runs[0].config).toEqual(withDState(8));
+    expect(decoded.runs[0].grid).toBeNull();
+  });
+
+  it('ignores an unknown grid with a message', () => {
+    const value = rawLink({ runs: [{ name: 'odd', query: encodeRunQuery(withDState(8)), grid: 'paper-table9' }] });
+    const decoded = decodeCompareLink(value);
+    expect(decoded.messages).toEqual(['Run 1 ("odd"): its grid "paper-table9" is not known, so the paper\'s results are not shown.']);
+    expect(decoded.runs[0].config).toEqual(withDState(8));
+    expect(decoded.runs[0].grid).toBeNull();
+  });
+
+  it('ignores a grid that is not text', () => {
+    const value = rawLink({ runs: [{ query: encodeRunQuery(withDState(8)), grid: { name: 'paper-table1' } }] });
+    const decoded = decodeCompareLink(value);
+    expect(decoded.messages).toEqual(["Run 1: its grid was ignored, because it is not text, so the paper's results are not shown."]);
+    expect(decoded.runs[0].grid).toBeNull();
+  });
+
+  it('rejects paper results for a changed grid run', () => {
+    const [first] = gridStudioRuns(PAPER_TABLE1_SMALL, 'auto');
+    const changed = fieldSpec('d_state').write(first.config, 3);
+    const decoded = decodeCompareLink(encodeCompareLink([{ config: changed, name: 'edited', grid: first.grid }]));
+    expect(decoded.messages[0]).toBe(
+      'Run 1 ("edited"): its settings differ from every run of the grid "Selective copying, paper Table 1 (small)", so the paper\'s results are not shown.',
+    );
+    expect(decoded.runs[0].grid).toBeNull();
+    expect(decoded.runs[0].gridRow).toBeNull();
   });
 });
 

@@ -11,12 +11,20 @@
  * decoded: decodeRunQuery rejects a bad value field by field and uses the preset's
  * value in its place. Decoding never throws. A link that cannot be read gives no runs
  * and a message, so the app still opens.
+ *
+ * A run added from a grid preset also has an optional "grid" key with the grid's
+ * name, such as "paper-table1-small". Its query's preset is the grid's name. Decoding
+ * takes the run's config and the paper's results from the grid's own row, so a link
+ * cannot change the published numbers. Links without "grid" read as before, and
+ * versions of the app that do not know the key ignore it.
  */
 import { deflateSync, inflateSync, strFromU8, strToU8 } from 'fflate';
 import { countParameters } from '../model/models';
 import type { RunConfig } from '../protocol';
 import { decodeRunQuery, encodeRunQuery, type LinkErrors } from '../store/url';
 import { runLabels } from './differences';
+import { findGridRow, findStudioGrid } from './grids';
+import type { GridRun } from './paperPresets';
 import type { StudioRun } from './types';
 
 /** Name of the query parameter that contains a comparison. */
@@ -37,14 +45,16 @@ const MAX_JSON_BYTES = 512 * 1024;
 /** Maximum length of a run name kept from a link, in characters. */
 export const MAX_RUN_NAME = 200;
 
-/** A run to put into a link: its config and, optionally, its display name. */
+/** A run to put into a link: its config and, optionally, its display name and grid preset. */
 export interface CompareLinkRun {
   config: RunConfig;
   name?: string;
+  /** Name of the grid preset the run was added from; null or absent for other runs. */
+  grid?: string | null;
 }
 
 interface LinkPayload {
-  runs: { name?: string; query: string }[];
+  runs: { name?: string; query: string; grid?: string }[];
 }
 
 /** One run read back from a link. */
@@ -54,6 +64,10 @@ export interface LinkedRun {
   config: RunConfig;
   /** Values the link held that were rejected; config has the preset's value for each. */
   errors: LinkErrors;
+  /** Name of the run's grid preset, when the link names a known grid and the run is one of its rows; null otherwise. */
+  grid: string | null;
+  /** The grid's row that the run is, with the paper's results; null when grid is null. */
+  gridRow: GridRun | null;
 }
 
 export interface DecodedCompareLink {
@@ -65,7 +79,11 @@ export interface DecodedCompareLink {
 /** Encodes runs as the value of the `compare` parameter. */
 export function encodeCompareLink(runs: CompareLinkRun[]): string {
   const payload: LinkPayload = {
-    runs: runs.map((run) => (run.name ? { name: run.name, query: encodeRunQuery(run.config) } : { query: encodeRunQuery(run.config) })),
+    runs: runs.map((run) => ({
+      ...(run.name ? { name: run.name } : {}),
+      query: encodeRunQuery(run.config),
+      ...(run.grid ? { grid: run.grid } : {}),
+    })),
   };
   const compressed = deflateSync(strToU8(JSON.stringify(payload)), { level: 9 });
   return COMPARE_VERSION_PREFIX + toBase64Url(compressed);
@@ -154,7 +172,7 @@ function readRun(entry: unknown, index: number, messages: string[]): LinkedRun |
     messages.push(`${position} was dropped: it has no query string of its settings.`);
     return null;
   }
-  const { query, name: rawName } = entry as { query: string; name?: unknown };
+  const { query, name: rawName, grid: rawGrid } = entry as { query: string; name?: unknown; grid?: unknown };
 
   let name: string | null = null;
   if (typeof rawName === 'string' && rawName.trim() !== '' && rawName.length <= MAX_RUN_NAME) name = rawName.trim();
@@ -165,6 +183,9 @@ function readRun(entry: unknown, index: number, messages: string[]): LinkedRun |
     messages.push(`${who} was dropped: its query string of settings is empty.`);
     return null;
   }
+  const gridRun = readGridRun(rawGrid, query, who, messages);
+  if (gridRun) return { name, ...gridRun };
+
   const { run, errors } = decodeRunQuery(query);
   const fatal = (['task', 'architecture'] as const).filter((key) => errors[key] !== undefined);
   if (fatal.length > 0) {
@@ -174,7 +195,38 @@ function readRun(entry: unknown, index: number, messages: string[]): LinkedRun |
   for (const [key, message] of Object.entries(errors)) {
     if (message !== undefined) messages.push(`${who}: ${message}${fallbackNote(key, message)}`);
   }
-  return { name, config: run, errors };
+  return { name, config: run, errors, grid: null, gridRow: null };
+}
+
+/**
+ * Reads a run that the link marks as a row of a grid preset. Returns the row's own
+ * config with the link's engine, or null when the entry names no grid, or a grid or
+ * row this app does not have. Then the run is read as a plain run, with a message.
+ */
+function readGridRun(rawGrid: unknown, query: string, who: string, messages: string[]): Omit<LinkedRun, 'name'> | null {
+  if (rawGrid === undefined) return null;
+  if (typeof rawGrid !== 'string') {
+    messages.push(`${who}: its grid was ignored, because it is not text, so the paper's results are not shown.`);
+    return null;
+  }
+  const grid = findStudioGrid(rawGrid);
+  if (!grid) {
+    const shown = rawGrid.length > 60 ? `${rawGrid.slice(0, 59)}…` : rawGrid;
+    messages.push(`${who}: its grid ${JSON.stringify(shown)} is not known, so the paper's results are not shown.`);
+    return null;
+  }
+
+  // A grid run's preset is the grid's name, which decodeRunQuery does not know, so the query is read without it.
+  const params = new URLSearchParams(query);
+  if (params.get('preset') === grid.name) params.delete('preset');
+  const { run, errors } = decodeRunQuery(params.toString());
+  const row = Object.keys(errors).length === 0 ? findGridRow(grid, { ...run, preset: grid.name }) : undefined;
+  if (!row) {
+    messages.push(`${who}: its settings differ from every run of the grid "${grid.label}", so the paper's results are not shown.`);
+    return null;
+  }
+  const config: RunConfig = { ...structuredClone(row.config), engine: run.engine };
+  return { config, errors: {}, grid: grid.name, gridRow: row };
 }
 
 /** Ends a rejected value's message with what the run uses in its place. */
@@ -213,8 +265,11 @@ export function studioRunsFromLink(
       engine: null,
       createdAt: now,
       elapsedMs: 0,
-      paperAccuracy: null,
-      paperRow: null,
+      paperAccuracy: linked.gridRow?.paperAccuracy ?? null,
+      paperRow: linked.gridRow?.paperRow ?? null,
+      grid: linked.grid,
+      paperCurve: linked.gridRow?.paperCurve?.map((point) => ({ ...point })) ?? null,
+      extrapolation: null,
     }),
   );
   return { runs, messages: decoded.messages };

@@ -1,4 +1,5 @@
 import 'fake-indexeddb/auto';
+import { openDB } from 'idb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { findPreset } from '../presets';
 import type { ProbeEvent, RunConfig } from '../protocol';
@@ -108,6 +109,50 @@ describe('StudioDb', () => {
     expect(loaded.probe!.step).toBe(12);
   });
 
+  it('round-trips grid runs with their points', async () => {
+    const { db, name } = await openFresh();
+    const run: StudioRun = {
+      ...trainedRun('mamba', 'done'),
+      grid: 'induction-extrapolation-small',
+      paperAccuracy: 1,
+      paperRow: 'Mamba',
+      paperCurve: [
+        { length: 64, accuracy: 1 },
+        { length: 32768, accuracy: null },
+      ],
+      extrapolation: [
+        { length: 64, accuracy: 0.75, status: 'ok', method: 'recurrent', samples: 8, seconds: 0.5 },
+        { length: 128, accuracy: null, status: 'positions beyond max_len', method: null, samples: 0, seconds: 0 },
+      ],
+    };
+    await db.putRuns([{ run, position: 0, writeProbe: true }]);
+    db.close();
+    const [loaded] = await (await reopen(name)).loadRuns();
+    expect(loaded).toEqual(run);
+  });
+
+  it('loads a run stored before grids', async () => {
+    const { db, name } = await openFresh();
+    db.close();
+    // The record as the first stored version wrote it: no grid, paper or extrapolation fields.
+    const { probe, paperAccuracy, paperRow, grid, paperCurve, extrapolation, ...old } = trainedRun('old', 'done');
+    expect([probe?.step, paperAccuracy, paperRow, grid, paperCurve, extrapolation]).toEqual([12, null, null, null, null, null]);
+    const raw = await openDB(name);
+    await raw.put('runs', { id: old.id, position: 0, run: old });
+    raw.close();
+
+    const [loaded] = await (await reopen(name)).loadRuns();
+    expect(loaded.name).toBe('old');
+    expect(loaded.metrics).toEqual(old.metrics);
+    expect(loaded.probe).toBeNull();
+    expect(loaded.grid).toBeNull();
+    expect(loaded.paperAccuracy).toBeNull();
+    expect(loaded.paperRow).toBeNull();
+    expect(loaded.paperCurve).toBeNull();
+    expect(loaded.extrapolation).toBeNull();
+    expect(Object.keys(loaded).sort()).toEqual(Object.keys(trainedRun('old', 'done')).sort());
+  });
+
   it('stores weights apart and deletes them with the run', async () => {
     const { db } = await openFresh();
     const run = trainedRun('a', 'done');
@@ -154,6 +199,19 @@ describe('RunSaver', () => {
     // Both writes start without a flush; the delay only gives IndexedDB time to finish them.
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect((await db.loadRuns())[0].status).toBe('done');
+  });
+
+  it('writes an extrapolation point at once', async () => {
+    const { db } = await openFresh();
+    const run = { ...newStudioRun(tinyConfig(), 'a', 'id-a', 1), status: 'done' as const };
+    const saver = new RunSaver(db, [], { delayMs: 60_000 });
+    saver.update([run]);
+    await saver.flush();
+    const point = { length: 64, accuracy: 0.5, status: 'ok', method: 'recurrent', samples: 8, seconds: 2 } as const;
+    saver.update([{ ...run, extrapolation: [point] }]);
+    // No flush: the write starts at once, and the delay gives IndexedDB time to finish it.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect((await db.loadRuns())[0].extrapolation).toEqual([point]);
   });
 
   it('deletes removed runs and stores the new order', async () => {

@@ -14,11 +14,17 @@ import type { StudioRun } from './types';
 export const STUDIO_DB_NAME = 'mamba-playground-studio';
 const STUDIO_DB_VERSION = 1;
 
+/** Fields of StudioRun added after the first stored version; a run stored before them lacks them. */
+type AddedRunFields = 'paperAccuracy' | 'paperRow' | 'grid' | 'paperCurve' | 'extrapolation';
+
+/** A run as an older version of the app may have stored it: without its probe, and maybe without the added fields. */
+export type StoredRunRecord = Omit<StudioRun, 'probe' | AddedRunFields> & Partial<Pick<StudioRun, AddedRunFields>>;
+
 /** A run without its probe, and its place in the list. */
 export interface StoredRun {
   id: string;
   position: number;
-  run: Omit<StudioRun, 'probe'>;
+  run: StoredRunRecord;
 }
 
 export interface StoredProbe {
@@ -52,9 +58,17 @@ export interface RunWrite {
 /**
  * Returns the run as it comes back after a reload. A run that was training when the page
  * closed comes back 'paused': its optimizer state stayed in the worker, so training it
- * again restarts from step 0.
+ * again restarts from step 0. A field that an older version did not store reads as null.
  */
-export function restoredRun(run: StudioRun): StudioRun {
+export function restoredRun(stored: StoredRunRecord & Pick<StudioRun, 'probe'>): StudioRun {
+  const run: StudioRun = {
+    ...stored,
+    paperAccuracy: stored.paperAccuracy ?? null,
+    paperRow: stored.paperRow ?? null,
+    grid: stored.grid ?? null,
+    paperCurve: stored.paperCurve ?? null,
+    extrapolation: stored.extrapolation ?? null,
+  };
   return run.status === 'running' ? { ...run, status: 'paused' } : run;
 }
 

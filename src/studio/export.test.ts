@@ -4,7 +4,7 @@ import type { RunConfig } from '../protocol';
 import { fieldSpec } from '../store/fields';
 import { copyRun } from '../store/url';
 import {
-  csvCell, exportFileName, metricsToCsv, METRICS_CSV_COLUMNS, resultsToCsv, RESULTS_CSV_COLUMNS, runToJson, RUN_JSON_FORMAT, toCsv,
+  csvCell, exportFileName, EXTRAPOLATION_CSV_COLUMNS, extrapolationToCsv, metricsToCsv, METRICS_CSV_COLUMNS, resultsToCsv, RESULTS_CSV_COLUMNS, runToJson, RUN_JSON_FORMAT, toCsv,
 } from './export';
 import { formatDuration, resultRows } from './results';
 import { trainSampleRun } from './sampleRuns';
@@ -53,6 +53,7 @@ function emptyRun(overrides: Partial<StudioRun> = {}): StudioRun {
   return {
     id: 'r1', name: 'run', config: tiny(), status: 'queued', message: null, step: 0, metrics: [], probe: null,
     parameterCount: 100, engine: null, createdAt: Date.UTC(2024, 0, 2, 3, 4, 5), elapsedMs: 0, paperAccuracy: null, paperRow: null,
+    grid: null, paperCurve: null, extrapolation: null,
     ...overrides,
   };
 }
@@ -143,6 +144,53 @@ describe('runToJson', () => {
     const parsed = JSON.parse(runToJson(run));
     expect(parsed.metrics).toEqual([{ step: 1, loss: null, accuracy: 0.5, elapsedMs: 10, tokensPerSecond: null }]);
     expect(parsed.createdAt).toBe('2024-01-02T03:04:05.000Z');
+  });
+});
+
+describe('runToJson of a grid run', () => {
+  it('keeps the grid and the points', () => {
+    const run = emptyRun({
+      grid: 'e2e-extrapolation-tiny',
+      paperRow: 'MHA-Abs',
+      paperCurve: [{ length: 64, accuracy: 0.996 }],
+      extrapolation: [{ length: 128, accuracy: null, status: 'positions beyond max_len', method: null, samples: 0, seconds: 0 }],
+    });
+    const parsed = JSON.parse(runToJson(run));
+    expect(parsed.grid).toBe('e2e-extrapolation-tiny');
+    expect(parsed.paperCurve).toEqual(run.paperCurve);
+    expect(parsed.extrapolation).toEqual(run.extrapolation);
+  });
+});
+
+describe('extrapolationToCsv', () => {
+  it('writes points beside the paper', () => {
+    const run = emptyRun({
+      name: 'Attention, absolute',
+      grid: 'e2e-extrapolation-tiny',
+      paperRow: 'MHA-Abs',
+      paperCurve: [
+        { length: 64, accuracy: 0.996 },
+        { length: 256, accuracy: null },
+      ],
+      extrapolation: [
+        { length: 16, accuracy: 0.625, status: 'ok', method: 'parallel', samples: 8, seconds: 0.5 },
+        { length: 64, accuracy: 0.25, status: 'ok', method: 'parallel', samples: 8, seconds: 1.5 },
+        { length: 128, accuracy: null, status: 'positions beyond max_len', method: null, samples: 0, seconds: 0 },
+      ],
+    });
+    const rows = parseCsv(extrapolationToCsv([{ run, label: 'attention' }]));
+    expect(rows[0]).toEqual([...EXTRAPOLATION_CSV_COLUMNS]);
+    const prefix = ['Attention, absolute', 'attention', 'e2e-extrapolation-tiny', 'MHA-Abs', '12'];
+    expect(rows.slice(1)).toEqual([
+      [...prefix, '16', '0.625', 'ok', 'parallel', '8', '0.5', ''],
+      [...prefix, '64', '0.25', 'ok', 'parallel', '8', '1.5', '0.996'],
+      [...prefix, '128', '', 'positions beyond max_len', '', '0', '0', ''],
+      [...prefix, '256', '', '', '', '', '', ''],
+    ]);
+  });
+
+  it('writes only the header without points', () => {
+    expect(parseCsv(extrapolationToCsv([{ run: emptyRun(), label: 'run' }]))).toEqual([[...EXTRAPOLATION_CSV_COLUMNS]]);
   });
 });
 

@@ -1,6 +1,6 @@
 /**
  * Files a comparison exports: a run as JSON (its configuration and metrics), a run's
- * metrics as CSV, and the results table as CSV. Pure functions that return text; the
+ * metrics as CSV, the results table as CSV, and the length-extrapolation points as CSV. Pure functions that return text; the
  * Compare view turns them into downloads.
  *
  * CSV follows RFC 4180: comma-separated, CRLF line ends, and a cell that contains a
@@ -20,6 +20,10 @@ export const METRICS_CSV_COLUMNS = ['step', 'loss', 'accuracy', 'elapsed_ms', 't
 export const RESULTS_CSV_COLUMNS = [
   'name', 'label', 'status', 'architecture', 'preset', 'seed', 'final_accuracy', 'paper_accuracy', 'paper_row',
   'final_loss', 'parameters', 'steps', 'elapsed_ms',
+] as const;
+
+export const EXTRAPOLATION_CSV_COLUMNS = [
+  'name', 'label', 'grid', 'paper_row', 'train_length', 'length', 'accuracy', 'status', 'method', 'samples', 'seconds', 'paper_accuracy',
 ] as const;
 
 type Cell = string | number | null;
@@ -44,6 +48,9 @@ export function runToJson(run: StudioRun): string {
     elapsedMs: run.elapsedMs,
     paperAccuracy: run.paperAccuracy,
     paperRow: run.paperRow,
+    grid: run.grid,
+    paperCurve: run.paperCurve,
+    extrapolation: run.extrapolation,
     // JSON has no NaN or Infinity, so a non-finite reading becomes null.
     metrics: run.metrics.map((m) => ({
       step: finiteOrNull(m.step),
@@ -69,6 +76,27 @@ export function resultsToCsv(rows: ResultRow[]): string {
     row.finalLoss, row.parameterCount, row.steps, row.elapsedMs,
   ]);
   return toCsv([...RESULTS_CSV_COLUMNS], cells);
+}
+
+/**
+ * Returns the length-extrapolation points as CSV, with EXTRAPOLATION_CSV_COLUMNS as
+ * the header: one row per run and length that has a point or a published value. A
+ * length attention could not run at has an empty accuracy and its status, and a length
+ * where the paper reports the model out of memory has an empty paper_accuracy.
+ */
+export function extrapolationToCsv(runs: readonly { run: StudioRun; label: string }[]): string {
+  const rows: Cell[][] = runs.flatMap(({ run, label }) => {
+    const lengths = [...new Set([...(run.extrapolation ?? []), ...(run.paperCurve ?? [])].map((p) => p.length))].sort((a, b) => a - b);
+    return lengths.map((length) => {
+      const point = run.extrapolation?.find((p) => p.length === length);
+      const paper = run.paperCurve?.find((p) => p.length === length);
+      return [
+        run.name, label, run.grid, run.paperRow, run.config.train.seq_len, length, point?.accuracy ?? null, point?.status ?? null,
+        point?.method ?? null, point?.samples ?? null, point?.seconds ?? null, paper?.accuracy ?? null,
+      ];
+    });
+  });
+  return toCsv([...EXTRAPOLATION_CSV_COLUMNS], rows);
 }
 
 /** Joins a header and rows into CSV text that ends with a line break. */

@@ -45,6 +45,9 @@ export function newStudioRun(config: RunConfig, name: string, id = newRunId(), c
     elapsedMs: 0,
     paperAccuracy: null,
     paperRow: null,
+    grid: null,
+    paperCurve: null,
+    extrapolation: null,
   };
 }
 

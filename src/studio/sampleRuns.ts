@@ -54,6 +54,9 @@ export async function trainSampleRun(request: SampleRunRequest, id: string): Pro
       elapsedMs: metrics.at(-1)?.elapsedMs ?? 0,
       paperAccuracy: request.paperAccuracy ?? null,
       paperRow: request.paperRow ?? null,
+      grid: null,
+      paperCurve: null,
+      extrapolation: null,
     };
   } finally {
     await trainer.dispose();

@@ -11,9 +11,10 @@ export interface RunSaverOptions {
 
 /**
  * Compares each new run list with what was last written, by object identity, because
- * the store replaces a run's object on every change. A run that is new, moved, removed
- * or has a new status is written at once. A change that only adds metrics waits
- * `delayMs`, so that metrics arriving several times a second cost one write.
+ * the store replaces a run's object on every change. A run that is new, moved, removed,
+ * renamed, or has a new status or extrapolation point is written at once, because each
+ * point can take minutes to compute. A change that only adds metrics waits `delayMs`,
+ * so that metrics arriving several times a second cost one write.
  * NOTE: a page closed within `delayMs` of the last metrics loses them.
  */
 export class RunSaver {
@@ -56,7 +57,13 @@ export class RunSaver {
     if (runs.length !== this.saved.size) return true;
     return runs.some((run, position) => {
       const saved = this.saved.get(run.id);
-      return !saved || saved.position !== position || saved.run.status !== run.status || saved.run.name !== run.name;
+      return (
+        !saved ||
+        saved.position !== position ||
+        saved.run.status !== run.status ||
+        saved.run.name !== run.name ||
+        saved.run.extrapolation !== run.extrapolation
+      );
     });
   }
 

@@ -3,6 +3,8 @@
  * in IndexedDB across reloads and compared side by side in the Compare view.
  */
 import type { MetricsEvent, ProbeEvent, RunConfig } from '../protocol';
+import type { ExtrapolationPoint } from './evaluate';
+import type { PaperPoint } from './paperPresets';
 
 export type StudioRunStatus = 'queued' | 'running' | 'paused' | 'done' | 'error';
 
@@ -36,4 +38,10 @@ export interface StudioRun {
   paperAccuracy: number | null;
   /** Label of the paper row, such as "Mamba with S6"; null when none. */
   paperRow: string | null;
+  /** Name of the grid preset the run was added from, such as 'paper-table1-small'; null for other runs. */
+  grid: string | null;
+  /** Published accuracy per test length of the paper row, for length-extrapolation grids; null otherwise. */
+  paperCurve: PaperPoint[] | null;
+  /** Accuracy per test length of the final weights, in the order evaluated; null before the first evaluation. */
+  extrapolation: ExtrapolationPoint[] | null;
 }

@@ -1,9 +1,11 @@
-import type { ReactNode } from 'react';
+import { useMemo, type ReactNode } from 'react';
 import { useAppStore } from '../store';
 import type { AppView } from '../store/viewSlice';
 import { AttentionPanel } from './AttentionPanel';
 import { BenchmarkPanel } from './BenchmarkPanel';
 import { CompareView } from './compare/CompareView';
+import type { ExtrapolationControls } from './compare/ExtrapolationPanel';
+import { BlockDiagram } from './BlockDiagram';
 import { ControlsPanel } from './ControlsPanel';
 import { DeltaPanel } from './DeltaPanel';
 import { ErrorBanner } from './ErrorBanner';
@@ -32,11 +34,19 @@ function ProbePanels() {
   );
 }
 
-/** The Compare view of the studio's runs, with the problems of the opening comparison link. */
+/** Renders the Compare view of the studio's runs, with the problems of the opening comparison link and the extrapolation actions. */
 function StudioCompareView() {
   const runs = useAppStore((state) => state.studioRuns);
   const messages = useAppStore((state) => state.compareLinkMessages);
-  return <CompareView runs={runs} messages={messages} />;
+  const job = useAppStore((state) => state.extrapolationJob);
+  const notes = useAppStore((state) => state.extrapolationNotes);
+  const evaluate = useAppStore((state) => state.evaluateExtrapolation);
+  const cancel = useAppStore((state) => state.cancelExtrapolation);
+  const controls = useMemo<ExtrapolationControls>(
+    () => ({ job, notes, onEvaluate: (ids) => void evaluate(ids), onCancel: cancel }),
+    [job, notes, evaluate, cancel],
+  );
+  return <CompareView runs={runs} messages={messages} extrapolation={controls} />;
 }
 
 function ViewTabs() {
@@ -89,6 +99,7 @@ export function App() {
           <ViewTabs />
           {view === 'train' && (
             <ViewBody view="train">
+              <BlockDiagram />
               <MetricsPanel />
               <ProbePanels />
             </ViewBody>

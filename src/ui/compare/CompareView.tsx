@@ -1,8 +1,8 @@
 /**
  * The ablation studio's Compare view. It shows the results table of all runs, their
- * loss and accuracy curves overlaid, and the Δ heatmaps of two chosen runs side by
- * side. It offers JSON, CSV, SVG and PNG downloads and a link that reopens the
- * comparison.
+ * loss and accuracy curves overlaid, the length extrapolation of runs from an
+ * induction-heads grid, and the Δ heatmaps of two chosen runs side by side. It offers
+ * JSON, CSV, SVG and PNG downloads and a link that reopens the comparison.
  *
  * Props contract:
  * - `runs`: the runs to compare, in list order. The view reads them and never changes
@@ -13,6 +13,8 @@
  *   when a run changes (as zustand does), because the charts redraw on identity.
  * - `messages`: problems found while reading a comparison link, shown above the view.
  * - `linkBase`: the page URL that the comparison link starts from; location.href by default.
+ * - `extrapolation`: the evaluation state and the actions that start and cancel it. Without
+ *   it, the length-extrapolation panel shows the runs' points and no buttons.
  *
  * The view keeps only view state of its own: which runs are hidden from the charts and
  * which two runs the heatmaps show. Hidden runs stay in the table and out of the link.
@@ -26,8 +28,10 @@ import { runLabels } from '../../studio/differences';
 import { resultsToCsv } from '../../studio/export';
 import { resultRows } from '../../studio/results';
 import type { StudioRun } from '../../studio/types';
+import { panelRuns } from '../extrapolationData';
 import { CompareCurves, type CurveRun } from './CompareCurves';
 import { downloadText } from './download';
+import { ExtrapolationPanel, type ExtrapolationControls } from './ExtrapolationPanel';
 import { ProbeComparison } from './ProbeComparison';
 import { ResultsTable } from './ResultsTable';
 import './compare.css';
@@ -36,15 +40,18 @@ export interface CompareViewProps {
   runs: StudioRun[];
   messages?: string[];
   linkBase?: string;
+  extrapolation?: ExtrapolationControls;
 }
 
-export function CompareView({ runs, messages = [], linkBase }: CompareViewProps) {
+export function CompareView({ runs, messages = [], linkBase, extrapolation }: CompareViewProps) {
   const [hidden, setHidden] = useState<ReadonlySet<string>>(() => new Set());
   const labels = useMemo(() => runLabels(runs.map((run) => ({ config: run.config, name: run.name }))), [runs]);
   const styles = useMemo(() => runs.map((_, i) => seriesStyle(i)), [runs]);
   const rows = useMemo(() => resultRows(runs, labels), [runs, labels]);
   const described = useMemo<CurveRun[]>(() => runs.map((run, i) => ({ run, label: labels[i], style: styles[i] })), [runs, labels, styles]);
   const visibleRuns = useMemo(() => described.filter(({ run }) => !hidden.has(run.id)), [described, hidden]);
+  const extrapolationRuns = useMemo(() => panelRuns(described), [described]);
+  const shownExtrapolationRuns = useMemo(() => extrapolationRuns.filter(({ run }) => !hidden.has(run.id)), [extrapolationRuns, hidden]);
 
   const toggle = (id: string) =>
     setHidden((current) => {
@@ -91,6 +98,9 @@ export function CompareView({ runs, messages = [], linkBase }: CompareViewProps)
       {runs.length > 0 && (
         <>
           <CompareCurves runs={visibleRuns} />
+          {extrapolationRuns.length > 0 && (
+            <ExtrapolationPanel runs={extrapolationRuns} shown={shownExtrapolationRuns} controls={extrapolation} />
+          )}
           <ProbeComparison runs={visibleRuns.length > 0 ? visibleRuns : described} />
         </>
       )}
@@ -120,7 +130,7 @@ function ShareLinkButton({ runs, linkBase }: { runs: StudioRun[]; linkBase?: str
   const [note, setNote] = useState('');
 
   const share = async () => {
-    const url = compareLinkUrl(linkBase ?? window.location.href, runs.map((run) => ({ config: run.config, name: run.name })));
+    const url = compareLinkUrl(linkBase ?? window.location.href, runs.map((run) => ({ config: run.config, name: run.name, grid: run.grid })));
     setLink(url);
     try {
       await navigator.clipboard.writeText(url);

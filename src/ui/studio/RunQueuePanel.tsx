@@ -5,6 +5,7 @@ import { estimateTimeLeft, overallProgress, type TimeLeft } from '../../studio/e
 import { INTERLEAVE_STEPS, type QueueMode } from '../../studio/queueProtocol';
 import type { StudioRun } from '../../studio/types';
 import { formatDuration } from '../format';
+import { AddGridForm } from './AddGridForm';
 import { AddRunsForm } from './AddRunsForm';
 import { RunRow } from './RunRow';
 
@@ -76,8 +77,8 @@ function QueueSummary({ runs, estimate }: { runs: StudioRun[]; estimate: TimeLef
 
 /**
  * Renders the ablation studio's runs: the list with each run's status, progress and
- * time left, the queue's controls, and the forms that add runs. The Compare view
- * places it at its top.
+ * time left, the queue's controls, and the forms that add runs from the Train view's
+ * config or from a grid of the Mamba paper. The Compare view places it at its top.
  */
 export function RunQueuePanel() {
   const runs = useAppStore((state) => state.studioRuns);
@@ -142,6 +143,7 @@ export function RunQueuePanel() {
         </table>
       )}
       <AddRunsForm />
+      <AddGridForm />
     </section>
   );
 }
