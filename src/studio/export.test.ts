@@ -4,8 +4,9 @@ import type { RunConfig } from '../protocol';
 import { fieldSpec } from '../store/fields';
 import { copyRun } from '../store/url';
 import {
-  csvCell, exportFileName, EXTRAPOLATION_CSV_COLUMNS, extrapolationToCsv, metricsToCsv, METRICS_CSV_COLUMNS, resultsToCsv, RESULTS_CSV_COLUMNS, runToJson, RUN_JSON_FORMAT, toCsv,
+  csvCell, exportFileName, gridFileJson, EXTRAPOLATION_CSV_COLUMNS, extrapolationToCsv, metricsToCsv, METRICS_CSV_COLUMNS, resultsToCsv, RESULTS_CSV_COLUMNS, runToJson, RUN_JSON_FORMAT, toCsv,
 } from './export';
+import { parseGridFile } from '../cli/grid';
 import { formatDuration, resultRows } from './results';
 import { trainSampleRun } from './sampleRuns';
 import type { StudioRun } from './types';
@@ -116,6 +117,13 @@ describe('exports of a trained run', () => {
       expect(row.map(Number)).toEqual([m.step, m.loss, m.accuracy, m.elapsedMs, m.tokensPerSecond]);
     });
     expect(rows.at(-1)![0]).toBe('30');
+  });
+
+  it('writes a grid file the command line reads back', () => {
+    const other = { ...run, config: fieldSpec('d_state').write(run.config, 2) };
+    const grid = parseGridFile(gridFileJson([run, other]), 'grid.json');
+    expect(grid.map((row) => row.config)).toEqual([run.config, other.config]);
+    expect(grid.map((row) => row.name)).toEqual(['d_state=4', 'd_state=2']);
   });
 
   it('writes the config and metrics as JSON', () => {

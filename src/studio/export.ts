@@ -139,3 +139,11 @@ export function exportFileName(name: string, extension: string): string {
 function finiteOrNull(value: number): number | null {
   return Number.isFinite(value) ? value : null;
 }
+
+/**
+ * Builds a grid file of the runs' configs, the JSON list that
+ * `npm run train -- --grid FILE` reads, so the same runs train without a browser.
+ */
+export function gridFileJson(runs: StudioRun[]): string {
+  return `${JSON.stringify(runs.map((run) => run.config), null, 2)}\n`;
+}

@@ -25,7 +25,7 @@ import { useMemo, useState } from 'react';
 import { seriesStyle } from '../../charts/seriesStyles';
 import { compareLinkUrl } from '../../studio/compareLink';
 import { runLabels } from '../../studio/differences';
-import { resultsToCsv } from '../../studio/export';
+import { gridFileJson, resultsToCsv } from '../../studio/export';
 import { resultRows } from '../../studio/results';
 import type { StudioRun } from '../../studio/types';
 import { panelRuns } from '../extrapolationData';
@@ -77,6 +77,15 @@ export function CompareView({ runs, messages = [], linkBase, extrapolation }: Co
                 aria-label="Download the results table as CSV"
               >
                 Results CSV
+              </button>
+              <button
+                type="button"
+                className="small-button"
+                onClick={() => downloadText(gridFileJson(runs), 'grid.json', 'application/json')}
+                aria-label="Download the run configs as a grid file for npm run train -- --grid"
+                title="Train these runs without a browser: npm run train -- --grid grid.json"
+              >
+                Grid file
               </button>
             </span>
           )}
