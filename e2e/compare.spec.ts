@@ -64,6 +64,15 @@ test.describe('Compare tab opened from a link', () => {
     await expect(resultRows(page).nth(1).locator('.run-label')).toHaveText('d_state = 4');
   });
 
+  test('an unreadable link is pointed out on the Train view', async ({ page }) => {
+    await page.goto(`/?preset=e2e-tiny&engine=cpu&${COMPARE_PARAM}=v1.not-a-comparison`);
+    const summary = page.getByRole('alert').filter({ hasText: 'The comparison in the link had a problem' });
+    await expect(summary).toBeVisible();
+    await summary.getByRole('button', { name: 'Show them in Compare' }).click();
+    await expect(page.locator('.compare-link-messages')).toContainText('The comparison link could not be read');
+    await expect(summary).toHaveCount(0);
+  });
+
   test('an unreadable link still opens the app', async ({ page }) => {
     await page.goto(`/?preset=e2e-tiny&engine=cpu&${COMPARE_PARAM}=v1.not-a-comparison#compare`);
     await expect(page.locator('.compare-link-messages')).toContainText('The comparison link could not be read');

@@ -9,10 +9,15 @@ import { hiddenFieldLinkErrors } from '../store/url';
 export function LinkSummary() {
   const linkErrors = useAppStore((state) => state.linkErrors);
   const unknownKeys = useAppStore((state) => state.linkUnknownKeys);
+  const compareProblems = useAppStore((state) => state.compareLinkMessages.length);
+  const view = useAppStore((state) => state.view);
+  const setView = useAppStore((state) => state.setView);
   const run = useAppStore((state) => state.run);
 
   const total = Object.keys(linkErrors).length;
-  if (total === 0 && unknownKeys.length === 0) return null;
+  // The Compare view lists the comparison's problems itself.
+  const showCompare = compareProblems > 0 && view !== 'compare';
+  if (total === 0 && unknownKeys.length === 0 && !showCompare) return null;
   const hidden = hiddenFieldLinkErrors(linkErrors, run);
   const markedCount = total - hidden.length;
   let markedSubject = total === 1 ? 'It is' : 'Each one is';
@@ -29,6 +34,14 @@ export function LinkSummary() {
             ))}
           </ul>
         </>
+      )}
+      {showCompare && (
+        <p>
+          The comparison in the link had {compareProblems === 1 ? 'a problem' : `${compareProblems} problems`}.{' '}
+          <button type="button" className="link-button" onClick={() => setView('compare')}>
+            Show them in Compare
+          </button>
+        </p>
       )}
       {total > 0 && <p>The link had {total === 1 ? 'a value' : `${total} values`} that could not be used.</p>}
       {hidden.length > 0 && (

@@ -12,9 +12,9 @@ function cssFiles(dir: string): string[] {
 }
 
 /**
- * Returns the line of each rule that opens inside another rule other than an at-rule
- * such as @media, and of each brace left open: a rule whose closing brace is missing
- * swallows the rules after it, which browsers then ignore without an error.
+ * Returns a message for each rule that opens inside a rule other than an at-rule such
+ * as @media, and for each brace left open. A rule without its closing brace swallows
+ * the rules after it, and browsers ignore them without an error.
  */
 function braceProblems(text: string): string[] {
   const problems: string[] = [];

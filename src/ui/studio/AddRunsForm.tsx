@@ -70,7 +70,10 @@ export function AddRunsForm() {
           <label htmlFor={`${id}-steps`} className="field-name">
             Steps per run
           </label>
-          <input id={`${id}-steps`} type="text" inputMode="numeric" value={stepsText} onChange={(event) => setStepsText(event.target.value)} />
+          <input id={`${id}-steps`} type="text" inputMode="numeric" value={stepsText} onChange={(event) => {
+            setStepsText(event.target.value);
+            setErrors([]);
+          }} />
         </div>
         <div className="button-row">
           <button type="button" className="primary" onClick={addCurrent}>
@@ -83,7 +86,10 @@ export function AddRunsForm() {
           <label htmlFor={`${id}-grid-key`} className="field-name">
             Grid over
           </label>
-          <select id={`${id}-grid-key`} value={key} onChange={(event) => setGridKey(event.target.value as RunKey)}>
+          <select id={`${id}-grid-key`} value={key} onChange={(event) => {
+            setGridKey(event.target.value as RunKey);
+            setErrors([]);
+          }}>
             {keys.map((k) => (
               <option key={k} value={k}>
                 {k}
@@ -100,7 +106,10 @@ export function AddRunsForm() {
             type="text"
             value={gridText}
             placeholder={gridPlaceholder(key)}
-            onChange={(event) => setGridText(event.target.value)}
+            onChange={(event) => {
+              setGridText(event.target.value);
+              setErrors([]);
+            }}
             onKeyDown={(event) => {
               if (event.key === 'Enter') addGrid();
             }}
