@@ -6,14 +6,13 @@
  * readMetrics, probe and readParams read back.
  */
 import type { ResolvedConfig, TrainConfig } from '../../model/config';
-import { ADAMW } from '../../model/optimizer';
 import { buildLayout, type ParamLayout } from '../../model/params';
 import type { Batch, Engine, ProbeResult, StepMetrics } from '../types';
 import { encodeCommands, GpuContext, readBuffers, type Command } from './context';
 import {
   allocateForward, allocateTraining, forwardCommands, trainCommands, type ForwardBuffers, type ScanKind, type TrainBuffers,
 } from './graph';
-import { stepUniformData } from './kernels';
+import { argmaxRows, checkIds, readStepMetrics, writeStepInputs } from './engineIo';
 
 export type { ScanKind } from './graph';
 
@@ -21,15 +20,6 @@ export type { ScanKind } from './graph';
 export interface WebGpuEngineOptions {
   /** Scan kernels of the training step: 'fused' (the default) or 'simple', the unfused baseline. */
   scan?: ScanKind;
-}
-
-/** Checks that every id of a token array is a valid index into the vocabulary. */
-export function checkIds(field: string, ids: Int32Array, vocab: number): void {
-  for (let i = 0; i < ids.length; i++) {
-    if (!(ids[i] >= 0 && ids[i] < vocab)) {
-      throw new RangeError(`${field}[${i}] = ${ids[i]} is outside the vocabulary: use ids from 0 to ${vocab - 1}`);
-    }
-  }
 }
 
 export class WebGpuEngine implements Engine {
@@ -147,27 +137,11 @@ export class WebGpuEngine implements Engine {
 
   step(batch: Batch, step: number, learningRate: number): void {
     this.checkUsable();
-    const { batch_size: b, seq_len: l } = this.train;
-    const T = b * l;
-    if (batch.inputs.length !== T || batch.targets.length !== T || batch.mask.length !== T) {
-      throw new RangeError(
-        `batch has ${batch.inputs.length} inputs, ${batch.targets.length} targets and ${batch.mask.length} mask values; ` +
-        `batch_size · seq_len = ${T} of each is needed`,
-      );
-    }
-    if (!Number.isInteger(step) || step < 1) throw new RangeError(`step = ${step} is invalid: steps count from 1`);
-    checkIds('inputs', batch.inputs, this.config.vocab_size);
-    checkIds('targets', batch.targets, this.config.vocab_size);
-
-    let maskSum = 0;
-    for (let i = 0; i < T; i++) maskSum += batch.mask[i];
-    const queue = this.device.queue;
-    queue.writeBuffer(this.batchBuffers.ids, 0, batch.inputs);
-    queue.writeBuffer(this.trainBuffers.targets, 0, batch.targets);
-    queue.writeBuffer(this.trainBuffers.mask, 0, batch.mask);
-    queue.writeBuffer(this.trainBuffers.step, 0, stepUniformData({
-      learningRate, step, lossScale: maskSum > 0 ? 1 / maskSum : 0, beta1: ADAMW.beta1, beta2: ADAMW.beta2,
-    }));
+    const { batchBuffers, trainBuffers } = this;
+    writeStepInputs(
+      this.device.queue, { ids: batchBuffers.ids, targets: trainBuffers.targets, mask: trainBuffers.mask, step: trainBuffers.step },
+      batch, this.train, this.config.vocab_size, step, learningRate,
+    );
     this.submit(this.stepCommands, 'train step');
   }
 
@@ -180,15 +154,7 @@ export class WebGpuEngine implements Engine {
 
   async readMetrics(): Promise<StepMetrics> {
     this.checkUsable();
-    const metrics = this.trainBuffers.metrics;
-    const [data] = await readBuffers(this.device, [{ buffer: metrics, size: 16 }], 'engine: metrics',
-      (encoder) => encoder.clearBuffer(metrics));
-    const [lossSum, correctSum, maskSum, steps] = new Float32Array(data);
-    return {
-      loss: maskSum > 0 ? lossSum / maskSum : NaN,
-      accuracy: maskSum > 0 ? correctSum / maskSum : NaN,
-      steps: Math.round(steps),
-    };
+    return readStepMetrics(this.device, this.trainBuffers.metrics);
   }
 
   async probe(tokens: Int32Array): Promise<ProbeResult> {
@@ -221,13 +187,7 @@ export class WebGpuEngine implements Engine {
     const states = this.probeBuffers.layers.map((_, i) => new Float32Array(data[2 * i + 1]));
     const logits = new Float32Array(data[data.length - 1]);
 
-    // Ties go to the lowest index, as in the CPU engine.
-    const predictions = new Int32Array(l);
-    for (let t = 0; t < l; t++) {
-      let best = 0;
-      for (let v = 1; v < vocab; v++) if (logits[t * vocab + v] > logits[t * vocab + best]) best = v;
-      predictions[t] = best;
-    }
+    const predictions = argmaxRows(logits, l, vocab);
     return { delta, states, attention: [], predictions };
   }
 
