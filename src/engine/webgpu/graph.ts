@@ -226,8 +226,12 @@ export async function forwardCommands(
   return commands;
 }
 
-/** Buffers that exist only for training: batch targets, gradients, optimizer state and backward temporaries. */
-export interface TrainBuffers {
+/**
+ * Training buffers that do not depend on the architecture: the batch's targets and
+ * mask, the step uniform, the metrics sums, gradients, AdamW state, the clip and the
+ * loss rows. allocateLossAndOptimizer makes them; lossCommands and optimizerCommands use them.
+ */
+export interface LossAndOptimizerBuffers {
   targets: GPUBuffer; // (b·l) i32
   mask: GPUBuffer; // (b·l)
   /** Learning rate, bias corrections and loss scale, rewritten by the host every step. */
@@ -240,9 +244,58 @@ export interface TrainBuffers {
   decayFlags: GPUBuffer; // one u32 per 64-float block
   /** (clip scale, gradient norm) of the last step. */
   clip: GPUBuffer;
-  lossRows: GPUBuffer;
-  correct: GPUBuffer;
-  dlogits: GPUBuffer;
+  lossRows: GPUBuffer; // (b·l)
+  correct: GPUBuffer; // (b·l)
+  dlogits: GPUBuffer; // (b·l, vocab)
+}
+
+/** Allocates the loss and optimizer buffers of a training step over `tokens` positions. */
+export function allocateLossAndOptimizer(ctx: GpuContext, layout: ParamLayout, tokens: number, vocab: number): LossAndOptimizerBuffers {
+  const buf = (role: string, floats: number) => ctx.createStorage(`train: ${role}`, floats);
+  // adamw.wgsl reads one weight decay flag per 64-float block; every tensor starts on a block boundary.
+  const flags = new Uint32Array(layout.totalSize / 64);
+  for (const e of layout.entries) flags.fill(e.decay ? 1 : 0, e.offset / 64, Math.ceil((e.offset + e.size) / 64));
+  return {
+    targets: buf('targets', tokens),
+    mask: buf('mask', tokens),
+    step: ctx.createBuffer('train: step uniform', 16, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST),
+    metrics: buf('metrics', 4),
+    grads: buf('grads', layout.totalSize),
+    m: buf('adamw m', layout.totalSize),
+    v: buf('adamw v', layout.totalSize),
+    decayFlags: ctx.upload('train: decay flags', flags),
+    clip: buf('clip', 2),
+    lossRows: buf('loss rows', tokens),
+    correct: buf('correct', tokens),
+    dlogits: buf('dlogits', tokens * vocab),
+  };
+}
+
+/** Commands that start a training step: clear the gradients, then the loss, ∂L/∂logits and the metrics sums. */
+export async function lossCommands(
+  ctx: GpuContext, logits: GPUBuffer, tb: LossAndOptimizerBuffers, tokens: number, vocab: number,
+): Promise<Command[]> {
+  return [
+    { kind: 'clear', buffer: tb.grads },
+    await k.crossEntropyForwardBackward(ctx, tb.lossRows, tb.correct, tb.dlogits, logits, tb.targets, tb.mask,
+      tokens, vocab, tb.step, { label: 'train loss' }),
+    await k.metricsAccumulate(ctx, tb.metrics, tb.lossRows, tb.correct, tb.mask, tokens, { label: 'train' }),
+  ];
+}
+
+/** Commands that end a training step: the global gradient-norm clip and AdamW over the whole flat layout. */
+export async function optimizerCommands(
+  ctx: GpuContext, layout: ParamLayout, params: GPUBuffer, tb: LossAndOptimizerBuffers, options: TrainOptions,
+): Promise<Command[]> {
+  return [
+    ...(await k.sumOfSquares(ctx, tb.clip, tb.grads, layout.totalSize, options.gradClip, { label: 'train' })),
+    await k.adamwUpdate(ctx, params, tb.m, tb.v, tb.grads, tb.decayFlags, tb.clip, layout.totalSize,
+      { ...ADAMW, weightDecay: options.weightDecay }, tb.step, { label: 'train' }),
+  ];
+}
+
+/** Buffers that exist only for training: batch targets, gradients, optimizer state and backward temporaries. */
+export interface TrainBuffers extends LossAndOptimizerBuffers {
   dHidden: GPUBuffer;
   dResid: GPUBuffer;
   dY: GPUBuffer;
@@ -296,22 +349,8 @@ export function allocateTraining(
   const buf = (role: string, floats: number) => ctx.createStorage(`train: ${role}`, floats);
   const h3 = cfg.block === 'h3';
 
-  const flags = new Uint32Array(layout.totalSize / 64);
-  for (const e of layout.entries) flags.fill(e.decay ? 1 : 0, e.offset / 64, Math.ceil((e.offset + e.size) / 64));
-
   return {
-    targets: buf('targets', T),
-    mask: buf('mask', T),
-    step: ctx.createBuffer('train: step uniform', 16, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST),
-    metrics: buf('metrics', 4),
-    grads: buf('grads', layout.totalSize),
-    m: buf('adamw m', layout.totalSize),
-    v: buf('adamw v', layout.totalSize),
-    decayFlags: ctx.upload('train: decay flags', flags),
-    clip: buf('clip', 2),
-    lossRows: buf('loss rows', T),
-    correct: buf('correct', T),
-    dlogits: buf('dlogits', T * vocab),
+    ...allocateLossAndOptimizer(ctx, layout, T, vocab),
     dHidden: buf('dHidden', T * dm),
     dResid: buf('dResid', T * dm),
     dY: buf('dY', T * di),
@@ -348,11 +387,7 @@ export async function trainCommands(
   const h3 = cfg.block === 'h3';
   const P = tensorsOf(layout, params);
   const G = tensorsOf(layout, tb.grads);
-  const commands: Command[] = [{ kind: 'clear', buffer: tb.grads }];
-
-  commands.push(await k.crossEntropyForwardBackward(ctx, tb.lossRows, tb.correct, tb.dlogits, fb.logits, tb.targets, tb.mask,
-    T, vocab, tb.step, { label: 'train loss' }));
-  commands.push(await k.metricsAccumulate(ctx, tb.metrics, tb.lossRows, tb.correct, tb.mask, T, { label: 'train' }));
+  const commands = await lossCommands(ctx, fb.logits, tb, T, vocab);
 
   // Tied head, then norm_f. From here down through the layers, dResid contains ∂L/∂resid.
   commands.push(...(await k.matmulBackward(ctx, tb.dHidden, G('embedding.weight'), tb.dlogits, fb.hidden, P('embedding.weight'),
@@ -443,8 +478,6 @@ export async function trainCommands(
 
   commands.push(await k.embeddingBackward(ctx, G('embedding.weight'), tb.dResid, fb.ids, T, dm, vocab, { label: 'train embedding' }));
 
-  commands.push(...(await k.sumOfSquares(ctx, tb.clip, tb.grads, layout.totalSize, options.gradClip, { label: 'train' })));
-  commands.push(await k.adamwUpdate(ctx, params, tb.m, tb.v, tb.grads, tb.decayFlags, tb.clip, layout.totalSize,
-    { ...ADAMW, weightDecay: options.weightDecay }, tb.step, { label: 'train' }));
+  commands.push(...(await optimizerCommands(ctx, layout, params, tb, options)));
   return commands;
 }

@@ -8,11 +8,13 @@
  * each row's log-sum-exp. Probes run the naive kernels (attention_naive.wgsl),
  * which store the (n_head, l, l) attention weights that a probe reads back.
  */
-import { ADAMW } from '../../model/optimizer';
 import type { ParamLayout } from '../../model/params';
 import { transformerLayerNames, type ResolvedTransformerConfig } from '../../model/transformer';
 import * as attn from './attentionKernels';
 import type { Command, GpuContext, Tensor } from './context';
+import {
+  allocateLossAndOptimizer, lossCommands, optimizerCommands, type LossAndOptimizerBuffers,
+} from './graph';
 import * as k from './kernels';
 
 /** Attention kernels of a forward pass: 'tiled' for training, 'naive' where the weights are read back. */
@@ -161,22 +163,7 @@ export async function transformerForwardCommands(
 }
 
 /** Buffers that exist only for training: batch targets, gradients, optimizer state and backward temporaries. */
-export interface TransformerTrainBuffers {
-  targets: GPUBuffer; // (b·l) i32
-  mask: GPUBuffer; // (b·l)
-  /** Learning rate, bias corrections and loss scale, rewritten by the host every step. */
-  step: GPUBuffer;
-  /** (loss sum, correct sum, mask sum, steps), summed until readMetrics clears it. */
-  metrics: GPUBuffer;
-  grads: GPUBuffer; // flat layout
-  m: GPUBuffer;
-  v: GPUBuffer;
-  decayFlags: GPUBuffer; // one u32 per 64-float block
-  /** (clip scale, gradient norm) of the last step. */
-  clip: GPUBuffer;
-  lossRows: GPUBuffer; // (b·l)
-  correct: GPUBuffer; // (b·l)
-  dlogits: GPUBuffer; // (b·l, vocab)
+export interface TransformerTrainBuffers extends LossAndOptimizerBuffers {
   dHidden: GPUBuffer; // (b·l, d_model)
   /** ∂L/∂resid at the point of the residual stream that the backward pass has reached. */
   dResid: GPUBuffer; // (b·l, d_model)
@@ -198,23 +185,8 @@ export function allocateTransformerTraining(
   const { d_model: d, d_ff: f, vocab_size: vocab } = cfg;
   const buf = (role: string, floats: number) => ctx.createStorage(`train: ${role}`, floats);
 
-  // adamw.wgsl reads one weight decay flag per 64-float block; every tensor starts on a block boundary.
-  const flags = new Uint32Array(layout.totalSize / 64);
-  for (const e of layout.entries) flags.fill(e.decay ? 1 : 0, e.offset / 64, Math.ceil((e.offset + e.size) / 64));
-
   return {
-    targets: buf('targets', T),
-    mask: buf('mask', T),
-    step: ctx.createBuffer('train: step uniform', 16, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST),
-    metrics: buf('metrics', 4),
-    grads: buf('grads', layout.totalSize),
-    m: buf('adamw m', layout.totalSize),
-    v: buf('adamw v', layout.totalSize),
-    decayFlags: ctx.upload('train: decay flags', flags),
-    clip: buf('clip', 2),
-    lossRows: buf('loss rows', T),
-    correct: buf('correct', T),
-    dlogits: buf('dlogits', T * vocab),
+    ...allocateLossAndOptimizer(ctx, layout, T, vocab),
     dHidden: buf('dHidden', T * d),
     dResid: buf('dResid', T * d),
     dIn: buf('dIn', T * d),
@@ -247,11 +219,7 @@ export async function transformerTrainCommands(
   if (fb.attention !== 'tiled') throw new Error('training reads the tiled attention forward: allocate its buffers for tiled attention');
   const P = tensorsOf(layout, params);
   const G = tensorsOf(layout, tb.grads);
-  const commands: Command[] = [{ kind: 'clear', buffer: tb.grads }];
-
-  commands.push(await k.crossEntropyForwardBackward(ctx, tb.lossRows, tb.correct, tb.dlogits, fb.logits, tb.targets, tb.mask,
-    T, vocab, tb.step, { label: 'train loss' }));
-  commands.push(await k.metricsAccumulate(ctx, tb.metrics, tb.lossRows, tb.correct, tb.mask, T, { label: 'train' }));
+  const commands = await lossCommands(ctx, fb.logits, tb, T, vocab);
 
   // Tied head, then norm_f. From here down through the blocks, dResid contains ∂L/∂resid.
   commands.push(...(await k.matmulBackward(ctx, tb.dHidden, G('embedding.weight'), tb.dlogits, fb.hidden, P('embedding.weight'),
@@ -299,8 +267,6 @@ export async function transformerTrainCommands(
       { label: 'train pos_embedding' }));
   }
 
-  commands.push(...(await k.sumOfSquares(ctx, tb.clip, tb.grads, layout.totalSize, options.gradClip, { label: 'train' })));
-  commands.push(await k.adamwUpdate(ctx, params, tb.m, tb.v, tb.grads, tb.decayFlags, tb.clip, layout.totalSize,
-    { ...ADAMW, weightDecay: options.weightDecay }, tb.step, { label: 'train' }));
+  commands.push(...(await optimizerCommands(ctx, layout, params, tb, options)));
   return commands;
 }
