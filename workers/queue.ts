@@ -17,9 +17,9 @@ export interface RunQueueOptions {
   /** Returns the WebGPU entry point: navigator.gpu in a browser, the `webgpu` package's GPU under Node. */
   gpu: () => GPU | undefined;
   /**
-   * Metric readings per run, evenly spaced in steps: a run reads its metrics every
-   * ceil(max_steps / readingsPerRun) steps and at its last step, so its curve and final
-   * figures depend on its config and seed, not on how fast the machine is. 100 by default.
+   * Metric readings per run, 100 by default. A run reads its metrics every
+   * ceil(max_steps / readingsPerRun) steps and at its last step. Its curve and final
+   * figures then depend on its config and seed, not on how fast the machine is.
    */
   readingsPerRun?: number;
   /** Steps a run trains before the next one takes its turn, in interleaved mode. */
@@ -198,7 +198,7 @@ export class RunQueue implements RunQueueApi {
     });
   }
 
-  /** Stops after the step in flight; `message` says why, such as when live training starts. */
+  /** Stops after the step in flight; `message` gives the reason, such as live training starting. */
   async pause(message: string | null = null): Promise<void> {
     if (!this.loop) return;
     this.pauseMessage = message;
@@ -304,7 +304,7 @@ export class RunQueue implements RunQueueApi {
     this.setState('paused', this.pauseMessage);
   }
 
-  /** Trains one run for its slice: to its end in sequential mode, sliceSteps steps when interleaved. Never throws. */
+  /** Trains one run for its slice: to its end in sequential mode, sliceSteps steps when interleaved. A failure marks the run 'error' instead of rejecting. */
   private async trainSlice(entry: QueueEntry): Promise<void> {
     const limit = this.mode === 'interleaved' ? this.sliceSteps : Infinity;
     try {

@@ -118,7 +118,7 @@ export function planAttentionDecode(dModel: number, nHead: number, b: number, ca
   };
 }
 
-/** Bytes of a KV cache that holds `length` rows of keys and values. */
+/** Bytes of a KV cache that contains `length` rows of keys and values. */
 export function attentionDecodeCacheBytes(dModel: number, b: number, length: number): number {
   return 2 * 4 * b * length * dModel;
 }

@@ -23,7 +23,7 @@ export type MemorySpeedSeries =
   | 'attention_decode_cache_bytes';
 
 export type MemorySpeedPoint = { length: number } & Record<MemorySpeedSeries, number | null> & {
-  /** Why a series is null at this length, such as "exceeds device memory (needs 4.3 GB)"; absent for measured series. */
+  /** Reason a series is null at this length, such as "exceeds device memory (needs 4.3 GB)"; absent for measured series. */
   skipped: Partial<Record<MemorySpeedSeries, string>>;
 };
 

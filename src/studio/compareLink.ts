@@ -106,7 +106,7 @@ export function readCompareParam(search: string): DecodedCompareLink | null {
   return value === null ? null : decodeCompareLink(value);
 }
 
-/** Decodes the value of the `compare` parameter. Never throws; see the file's header. */
+/** Decodes the value of the `compare` parameter, returning problems as messages rather than throwing (see the file's header). */
 export function decodeCompareLink(value: string): DecodedCompareLink {
   const payload = readPayload(value.trim());
   if ('error' in payload) return { runs: [], messages: [`The comparison link could not be read: ${payload.error}`] };

@@ -18,7 +18,7 @@ const MIB = 2 ** 20;
 
 const SMOKE_LENGTHS = [16, 32, 64, 128];
 
-/** The small grid's published curve of a paper row, at the lengths among `lengths` that the paper tested. */
+/** Returns the small grid's published curve of a paper row at those of `lengths` that the paper tested. */
 function publishedCurve(paperRow: string, lengths: number[]): PaperPoint[] {
   const curve = INDUCTION_EXTRAPOLATION_SMALL.runs.find((run) => run.paperRow === paperRow)?.paperCurve ?? [];
   return curve.filter((point) => lengths.includes(point.length));

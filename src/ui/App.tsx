@@ -22,7 +22,7 @@ const VIEW_TABS: { view: AppView; label: string }[] = [
   { view: 'scan', label: 'Scan benchmark' },
 ];
 
-/** The probe panels of the configured architecture: Δ and the state for Mamba, attention weights for a Transformer. */
+/** Renders the probe panels of the configured architecture: Δ and the state for Mamba, attention weights for a Transformer. */
 function ProbePanels() {
   const architecture = useAppStore((state) => state.probe?.architecture ?? state.configuredRun?.model.architecture ?? 'mamba');
   if (architecture === 'transformer') return <AttentionPanel />;

@@ -119,7 +119,7 @@ function product(a: unknown, b: unknown): number {
   return typeof a === 'number' && typeof b === 'number' ? a * b : Number.NaN;
 }
 
-/** Describes the block of a run's model; never throws, so a half-edited config still draws. */
+/** Describes the block of a run's model without validating it, so a half-edited config still draws. */
 export function describeBlock(model: ModelConfig): BlockDiagramSpec {
   return isTransformerConfig(model) ? describeTransformer(model) : describeMamba(model);
 }
