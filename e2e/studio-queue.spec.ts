@@ -55,6 +55,26 @@ test('queued runs finish and return after a reload', async ({ page }) => {
     expect(record.length).toBeGreaterThan(2000);
   }
 
+  // The finished runs are written to IndexedDB just after their weights; reload once both records say so.
+  await expect
+    .poll(() =>
+      page.evaluate(async () => {
+        const db = await new Promise<IDBDatabase>((resolve, reject) => {
+          const request = indexedDB.open('mamba-playground-studio');
+          request.onsuccess = () => resolve(request.result);
+          request.onerror = () => reject(request.error);
+        });
+        const records = await new Promise<{ run: { status: string; step: number } }[]>((resolve, reject) => {
+          const request = db.transaction('runs').objectStore('runs').getAll();
+          request.onsuccess = () => resolve(request.result);
+          request.onerror = () => reject(request.error);
+        });
+        db.close();
+        return records.map((record) => `${record.run.status} at ${record.run.step}`);
+      }),
+    )
+    .toEqual(['done at 20', 'done at 20']);
+
   await page.reload();
   await expect(page.getByRole('tab', { name: 'Compare', exact: true })).toHaveAttribute('aria-selected', 'true');
   await expect(page.getByRole('textbox', { name: 'Name of run 1' })).toHaveValue('e2e-tiny');
@@ -62,4 +82,34 @@ test('queued runs finish and return after a reload', async ({ page }) => {
   await expect(page.getByRole('progressbar', { name: 'Progress of e2e-tiny', exact: true })).toHaveJSProperty('value', 20);
   await expect(page.getByRole('progressbar', { name: 'Progress of seed = 2', exact: true })).toHaveJSProperty('value', 20);
   await expect(page.getByRole('cell', { name: /^Done · loss \S+ · accuracy \S+%$/ })).toHaveCount(2);
+});
+
+test('a paused run resumes after a reload from the step it had reached', async ({ page }) => {
+  await page.goto('/?preset=e2e-tiny&engine=cpu');
+  await page.getByRole('tab', { name: 'Compare', exact: true }).click();
+  await expect(page.getByText('No runs yet.')).toBeVisible();
+  await page.getByLabel('Steps per run').fill('100000');
+  await page.getByRole('button', { name: 'Add the Train view’s config' }).click();
+  const progress = page.getByRole('progressbar', { name: 'Progress of e2e-tiny', exact: true });
+  const stepOf = async () => Number(await progress.evaluate((element) => (element as HTMLProgressElement).value));
+
+  await page.getByRole('button', { name: 'Start queue' }).click();
+  await expect.poll(stepOf, { timeout: 60_000 }).toBeGreaterThanOrEqual(3000);
+  await page.getByRole('button', { name: 'Pause queue' }).click();
+  const status = page.getByRole('cell', { name: /^Paused · / });
+  await expect(status).toBeVisible();
+  const pausedAt = await stepOf();
+  expect(pausedAt).toBeGreaterThanOrEqual(3000);
+
+  // A new page has no engine in the worker: the run resumes from the checkpoint saved at the pause.
+  await page.reload();
+  await expect(page.getByRole('cell', { name: `Paused · resumes from step ${pausedAt}`, exact: false })).toBeVisible();
+  expect(await stepOf()).toBe(pausedAt);
+  await page.getByRole('button', { name: 'Start queue' }).click();
+  // The engine is built before the run reports 'Training'; fresh weights would have set the step to 0.
+  await expect(page.getByRole('cell', { name: /^Training/ })).toBeVisible();
+  expect(await stepOf()).toBeGreaterThanOrEqual(pausedAt);
+  await expect.poll(stepOf, { timeout: 60_000 }).toBeGreaterThan(pausedAt + 1000);
+  await page.getByRole('button', { name: 'Pause queue' }).click();
+  await expect(page.getByRole('cell', { name: /^Paused · loss / })).toBeVisible();
 });

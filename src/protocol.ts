@@ -3,12 +3,26 @@
  * stores and the command line.
  */
 import type { Architecture, ModelConfig, TrainConfig } from './model/config';
-import type { EngineKind } from './engine/types';
+import type { EngineKind, TrainingState } from './engine/types';
 import type { TaskConfig, TokenRole } from './tasks';
 import type { ScanBenchPoint, ScanBenchResult } from './bench/scanBench';
 import type { MemorySpeedPoint, MemorySpeedRequest, MemorySpeedResult } from './bench/memorySpeedTypes';
 
 export type EnginePreference = 'auto' | 'webgpu' | 'cpu';
+
+/**
+ * A run's progress, enough to build its engine again later and go on exactly where it
+ * stopped: the same next batch, the same optimizer update.
+ */
+export interface TrainingCheckpoint extends TrainingState {
+  /** Optimizer steps done. */
+  step: number;
+  /** Training time so far, in milliseconds. */
+  elapsedMs: number;
+  /** State of the data stream's generator (Rng.savedState). */
+  dataRngState: number;
+}
+
 
 /** Everything needed to start a run; mirrored in the URL by the UI. */
 export interface RunConfig {

@@ -3,7 +3,8 @@ import { buildModelLayout, resolveModelConfig } from '../src/model/models';
 import { findPreset } from '../src/presets';
 import type { RunConfig } from '../src/protocol';
 import type {
-  QueueEvent, QueueRunCancelledEvent, QueueRunMetricsEvent, QueueRunProbeEvent, QueueRunStatusEvent, QueueRunWeightsEvent,
+  QueueEvent, QueueRunCancelledEvent, QueueRunCheckpointEvent, QueueRunEngineEvent, QueueRunMetricsEvent, QueueRunProbeEvent,
+  QueueRunStatusEvent, QueueRunWeightsEvent,
 } from '../src/studio/queueProtocol';
 import { createNodeGpu } from '../src/engine/webgpu/node';
 import { RunQueue, type RunQueueOptions } from './queue';
@@ -34,6 +35,8 @@ function createQueue(options: Partial<RunQueueOptions> = {}) {
     probes: (runId: string) => ofType<QueueRunProbeEvent>('run-probe').filter((e) => e.runId === runId),
     weights: (runId: string) => ofType<QueueRunWeightsEvent>('run-weights').find((e) => e.runId === runId),
     cancelled: () => ofType<QueueRunCancelledEvent>('run-cancelled'),
+    checkpoints: (runId: string) => ofType<QueueRunCheckpointEvent>('run-checkpoint').filter((e) => e.runId === runId),
+    engines: (runId: string) => ofType<QueueRunEngineEvent>('run-engine').filter((e) => e.runId === runId),
     queueStates: () => events.filter((e) => e.type === 'queue').map((e) => e.state),
   };
 }
@@ -370,5 +373,78 @@ describe('RunQueue pause and cancel', () => {
   it('setMode rejects an unknown mode', async () => {
     const log = createQueue();
     await expect(log.queue.setMode('parallel' as never)).rejects.toThrow('queue mode "parallel" is unknown: use sequential or interleaved');
+  });
+});
+
+describe('RunQueue checkpoints', () => {
+  it('a paused run sends its checkpoint, and a new queue resumes from it as if never stopped', async () => {
+    const log = createQueue();
+    const run = tinyRun({ max_steps: 150 });
+    await log.queue.enqueue([{ id: 'a', config: run }]);
+    await log.queue.start();
+    await waitUntil(() => log.metrics('a').length >= 3, 'run a has trained 3 steps');
+    await log.queue.pause();
+    const pausedAt = log.metrics('a').at(-1)!.metrics.step;
+    const checkpoints = log.checkpoints('a');
+    expect(checkpoints.at(-1)!.checkpoint.step).toBe(pausedAt);
+    // The checkpoint comes before the paused status, so a page that shows 'paused' has it.
+    const checkpointAt = log.events.findLastIndex((e) => e.type === 'run-checkpoint');
+    const pausedStatusAt = log.events.findLastIndex((e) => e.type === 'run-status' && e.status === 'paused');
+    expect(checkpointAt).toBeLessThan(pausedStatusAt);
+    const { checkpoint } = checkpoints.at(-1)!;
+    await log.queue.dispose();
+
+    // A new queue, as after a reload, builds the engine from the checkpoint.
+    const after = createQueue();
+    await after.queue.enqueue([{ id: 'a', config: run, checkpoint }]);
+    await after.queue.start();
+    await after.queue.finished();
+    expect(after.engines('a').map((e) => [e.step, e.elapsedMs])).toEqual([[pausedAt, checkpoint.elapsedMs]]);
+    expect(after.metrics('a')[0].metrics.step).toBe(pausedAt + 1);
+    expect(after.metrics('a').at(-1)!.metrics.step).toBe(150);
+    expect(after.metrics('a')[0].metrics.elapsedMs).toBeGreaterThan(checkpoint.elapsedMs);
+    expect(Array.from(after.weights('a')!.params)).toEqual(Array.from(await trainAlone(run, 150)));
+  });
+
+  it('sends checkpoints at metrics reads once the interval has passed, and none when the run finishes', async () => {
+    const log = createQueue({ readingsPerRun: 5, checkpointIntervalMs: 0 });
+    await log.queue.enqueue([{ id: 'a', config: tinyRun({ max_steps: 20 }) }]);
+    await log.queue.start();
+    await log.queue.finished();
+    expect(log.metrics('a').map((e) => e.metrics.step)).toEqual([4, 8, 12, 16, 20]);
+    // Every read but the last, where the run is done and its weights are sent instead.
+    expect(log.checkpoints('a').map((e) => e.checkpoint.step)).toEqual([4, 8, 12, 16]);
+
+    const quiet = createQueue({ readingsPerRun: 5 });
+    await quiet.queue.enqueue([{ id: 'a', config: tinyRun({ max_steps: 20 }) }]);
+    await quiet.queue.start();
+    await quiet.queue.finished();
+    // 20 steps take far less than the default 20 s.
+    expect(quiet.checkpoints('a')).toEqual([]);
+  });
+
+  it('a checkpoint that does not fit fails the run with a message, and the run then starts afresh', async () => {
+    const log = createQueue();
+    const run = tinyRun({ max_steps: 4 });
+    const training = await TrainingRun.create(withDState(run, 2), { gpu: undefined });
+    const checkpoint = await training.checkpoint();
+    training.dispose();
+    await log.queue.enqueue([{ id: 'a', config: run, checkpoint }]);
+    await log.queue.start();
+    await log.queue.finished();
+    expect(log.statusEvent('a')).toMatchObject({ status: 'error' });
+    expect(log.statusEvent('a')!.message).toMatch(
+      /^restoring its saved progress at step 0 failed \(the training state's params has \d+ floats; this model needs \d+: it was saved for another model\): resume it again to train from step 0$/,
+    );
+
+    await log.queue.enqueue([{ id: 'a', config: run }]);
+    await log.queue.start();
+    await log.queue.finished();
+    expect(log.statusEvent('a')).toMatchObject({ status: 'done' });
+    expect(log.engines('a').map((e) => e.step)).toEqual([0]);
+  });
+
+  it('rejects a negative checkpoint interval', () => {
+    expect(() => new RunQueue({ gpu: () => undefined, checkpointIntervalMs: -1 })).toThrow(/checkpointIntervalMs = -1 is invalid/);
   });
 });

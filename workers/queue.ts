@@ -26,6 +26,8 @@ export interface RunQueueOptions {
   sliceSteps?: number;
   /** Selective scan of the WebGPU engine's training step; when omitted, createEngine picks by adapter. */
   scan?: ScanKind;
+  /** Training time between checkpoints of a run, in milliseconds, 20 s by default; 0 sends one at every metrics read. */
+  checkpointIntervalMs?: number;
   /** Clock in milliseconds; tests may replace it. */
   now?: () => number;
   /** Runs before the queue starts or resumes; the worker pauses the live trainer here, so the two never train at once. */
@@ -49,6 +51,9 @@ interface QueueEntry {
   intervalMs: number;
   /** Step of the last probe sent; -1 before the first. */
   probedStep: number;
+  /** Step of the last checkpoint sent, and the run's training time then; -1 and 0 before the first. */
+  checkpointStep: number;
+  checkpointElapsedMs: number;
   /** In flight while the run is being paused: its last metrics, probe and status. */
   settling: Promise<void> | null;
   /** Set by cancelRun and cancel; the run stops after its step in flight and is then released. */
@@ -67,6 +72,7 @@ export class RunQueue implements RunQueueApi {
   private readonly readingsPerRun: number;
   private readonly sliceSteps: number;
   private readonly scan: ScanKind | undefined;
+  private readonly checkpointIntervalMs: number;
   private readonly now: () => number;
   private readonly beforeStart: (() => Promise<void>) | undefined;
 
@@ -92,6 +98,10 @@ export class RunQueue implements RunQueueApi {
       throw new RangeError(`sliceSteps = ${this.sliceSteps} is invalid: use a positive integer such as 10`);
     }
     this.scan = options.scan;
+    this.checkpointIntervalMs = options.checkpointIntervalMs ?? 20_000;
+    if (!(this.checkpointIntervalMs >= 0)) {
+      throw new RangeError(`checkpointIntervalMs = ${this.checkpointIntervalMs} is invalid: use 0 or more milliseconds, such as 20000`);
+    }
     this.now = options.now ?? (() => performance.now());
     this.beforeStart = options.beforeStart;
   }
@@ -149,6 +159,8 @@ export class RunQueue implements RunQueueApi {
         intervalSteps: 0,
         intervalMs: 0,
         probedStep: -1,
+        checkpointStep: -1,
+        checkpointElapsedMs: 0,
         settling: null,
         cancelled: false,
       });
@@ -323,7 +335,12 @@ export class RunQueue implements RunQueueApi {
 
         const reachedMax = training.reachedMax;
         const stepsPerReading = Math.max(1, Math.ceil(training.run.max_steps / this.readingsPerRun));
-        if (reachedMax || training.step % stepsPerReading === 0) await this.sendMetrics(entry, training);
+        if (reachedMax || training.step % stepsPerReading === 0) {
+          await this.sendMetrics(entry, training);
+          if (!reachedMax && training.elapsedMs - entry.checkpointElapsedMs >= this.checkpointIntervalMs) {
+            await this.sendCheckpoint(entry, training);
+          }
+        }
         if (reachedMax) {
           await this.finish(entry, training);
           return;
@@ -339,19 +356,40 @@ export class RunQueue implements RunQueueApi {
     }
   }
 
-  /** Builds the run's engine with fresh weights at step 0. */
+  /** Builds the run's engine with fresh weights at step 0, or from the checkpoint its spec carries. */
   private async build(entry: QueueEntry): Promise<TrainingRun> {
-    const training = await TrainingRun.create(entry.spec.config, {
+    const { checkpoint, ...spec } = entry.spec;
+    // A checkpoint is used once: a cancelled run that is queued again starts afresh.
+    entry.spec = spec;
+    const options = {
       gpu: this.gpu(),
       scan: this.scan,
       now: this.now,
-      onDeviceError: (message) => {
+      onDeviceError: (message: string) => {
         entry.deviceError = `GPU error: ${message}`;
       },
-    });
+    };
+    let training: TrainingRun;
+    try {
+      training = await TrainingRun.create(spec.config, options, checkpoint);
+    } catch (error) {
+      if (!checkpoint || !(error instanceof RangeError)) throw error;
+      throw new Error(`restoring its saved progress at step ${checkpoint.step} failed (${errorText(error)}): resume it again to train from step 0`);
+    }
     entry.training = training;
-    this.emit({ type: 'run-engine', runId: entry.id, info: training.info });
+    entry.checkpointStep = training.step;
+    entry.checkpointElapsedMs = training.elapsedMs;
+    this.emit({ type: 'run-engine', runId: entry.id, info: training.info, step: training.step, elapsedMs: training.elapsedMs });
     return training;
+  }
+
+  /** Sends the run's progress, unless a checkpoint at this step was sent already. */
+  private async sendCheckpoint(entry: QueueEntry, training: TrainingRun): Promise<void> {
+    if (entry.checkpointStep === training.step) return;
+    const checkpoint = await training.checkpoint();
+    entry.checkpointStep = checkpoint.step;
+    entry.checkpointElapsedMs = checkpoint.elapsedMs;
+    this.emit({ type: 'run-checkpoint', runId: entry.id, checkpoint });
   }
 
   /**
@@ -390,6 +428,7 @@ export class RunQueue implements RunQueueApi {
         if (training) {
           await this.sendMetrics(entry, training);
           if (entry.probedStep !== training.step) await this.sendProbe(entry, training);
+          await this.sendCheckpoint(entry, training);
         }
         this.setRunStatus(entry, 'paused');
       } catch (error) {

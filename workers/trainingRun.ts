@@ -4,11 +4,11 @@
  * that has started. Like the trainer, it works unchanged under Node.
  */
 import { createEngine } from '../src/engine/create';
-import type { Batch, Engine } from '../src/engine/types';
+import { checkTrainingState, type Batch, type Engine } from '../src/engine/types';
 import type { ScanKind } from '../src/engine/webgpu/graph';
 import { buildModelLayout, initModelParams } from '../src/model/models';
 import { Rng } from '../src/model/random';
-import type { EngineInfo, MetricsEvent, ProbeEvent, RunConfig } from '../src/protocol';
+import type { EngineInfo, MetricsEvent, ProbeEvent, RunConfig, TrainingCheckpoint } from '../src/protocol';
 import { generateBatch, probeSequence, type TaskSequence } from '../src/tasks';
 import { validateRun } from './validateRun';
 
@@ -38,11 +38,29 @@ export class TrainingRun {
     private readonly now: () => number,
   ) {}
 
-  /** Validates the run, then builds its engine with the initial weights from the seed. Throws ConfigError for a bad config. */
-  static async create(run: RunConfig, options: TrainingRunOptions): Promise<TrainingRun> {
+  /**
+   * Validates the run, then builds its engine with the initial weights from the seed,
+   * or with the weights, optimizer state, step and data stream of a checkpoint of this
+   * run. Throws ConfigError for a bad config, and RangeError for a checkpoint that does
+   * not fit the run's model or steps.
+   */
+  static async create(run: RunConfig, options: TrainingRunOptions, checkpoint?: TrainingCheckpoint): Promise<TrainingRun> {
     const { config, train } = validateRun(run);
     const layout = buildModelLayout(config);
-    const params = initModelParams(config, layout, train.seed);
+    let dataRngState: number | null = null;
+    if (checkpoint) {
+      if (!Number.isInteger(checkpoint.step) || checkpoint.step < 0 || (run.max_steps > 0 && checkpoint.step > run.max_steps)) {
+        throw new RangeError(
+          `the checkpoint's step ${checkpoint.step} is invalid for this run: it must be an integer from 0 to max_steps = ${run.max_steps}`,
+        );
+      }
+      if (!(Number.isFinite(checkpoint.elapsedMs) && checkpoint.elapsedMs >= 0)) {
+        throw new RangeError(`the checkpoint's training time ${checkpoint.elapsedMs} ms is invalid: it must be a number of 0 or more`);
+      }
+      dataRngState = Rng.fromState(checkpoint.dataRngState).savedState;
+      checkTrainingState(checkpoint, layout.totalSize);
+    }
+    const params = checkpoint ? checkpoint.params : initModelParams(config, layout, train.seed);
     const created = await createEngine(config, train, params, {
       preference: run.engine,
       gpu: options.gpu,
@@ -56,9 +74,26 @@ export class TrainingRun {
       parameterCount: layout.count,
     };
     // The data stream and the probe have their own seeds, derived from the run's seed.
-    const dataRng = new Rng(train.seed * 2 + 1);
+    const dataRng = dataRngState === null ? new Rng(train.seed * 2 + 1) : Rng.fromState(dataRngState);
     const probeSeq = probeSequence(run.task, train.seq_len, train.seed + 1000);
-    return new TrainingRun(run, created.engine, info, dataRng, probeSeq, options.now ?? (() => performance.now()));
+    const training = new TrainingRun(run, created.engine, info, dataRng, probeSeq, options.now ?? (() => performance.now()));
+    if (checkpoint) {
+      try {
+        created.engine.writeTrainingState(checkpoint);
+      } catch (error) {
+        created.engine.dispose();
+        throw error;
+      }
+      training.step = checkpoint.step;
+      training.elapsedMs = checkpoint.elapsedMs;
+    }
+    return training;
+  }
+
+  /** Reads the run's progress for a later TrainingRun.create. */
+  async checkpoint(): Promise<TrainingCheckpoint> {
+    const state = await this.engine.readTrainingState();
+    return { ...state, step: this.step, elapsedMs: this.elapsedMs, dataRngState: this.dataRng.savedState };
   }
 
   /** True once max_steps steps are done; never for max_steps = 0. */

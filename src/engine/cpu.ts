@@ -6,7 +6,7 @@ import { AdamW } from '../model/optimizer';
 import type { ParamLayout } from '../model/params';
 import type { Vec } from '../model/ops';
 import { TransformerModel } from '../model/transformer';
-import type { Batch, Engine, ProbeResult, StepMetrics } from './types';
+import { checkTrainingState, type Batch, type Engine, type ProbeResult, type StepMetrics, type TrainingState } from './types';
 
 /** Runs the TypeScript reference of either architecture: slow but dependable, and the oracle for the GPU engines. */
 export class CpuEngine implements Engine {
@@ -80,6 +80,17 @@ export class CpuEngine implements Engine {
 
   async readParams(): Promise<Float32Array> {
     return this.params.slice();
+  }
+
+  async readTrainingState(): Promise<TrainingState> {
+    return { params: this.params.slice(), m: this.optimizer.m.slice(), v: this.optimizer.v.slice() };
+  }
+
+  writeTrainingState(state: TrainingState): void {
+    checkTrainingState(state, this.layout.totalSize);
+    this.params.set(state.params);
+    this.optimizer.m.set(state.m);
+    this.optimizer.v.set(state.v);
   }
 
   dispose(): void {

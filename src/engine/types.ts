@@ -1,5 +1,16 @@
 import type { ResolvedModelConfig, TrainConfig } from '../model/config';
 
+/** Throws RangeError unless params, m and v each hold `size` floats. */
+export function checkTrainingState(state: TrainingState, size: number): void {
+  for (const key of ['params', 'm', 'v'] as const) {
+    const array = state[key];
+    if (!(array instanceof Float32Array) || array.length !== size) {
+      const found = array instanceof Float32Array ? `${array.length} floats` : 'no Float32Array';
+      throw new RangeError(`the training state's ${key} has ${found}; this model needs ${size}: it was saved for another model`);
+    }
+  }
+}
+
 /** One training batch, token-major (batch_size, seq_len). */
 export interface Batch {
   inputs: Int32Array;
@@ -30,6 +41,17 @@ export interface ProbeResult {
   predictions: Int32Array;
 }
 
+/**
+ * Everything an engine learns: the parameters and AdamW's first and second moments,
+ * each in the flat layout of buildModelLayout. With the step count and the data
+ * stream's position, it lets training go on later exactly where it stopped.
+ */
+export interface TrainingState {
+  params: Float32Array;
+  m: Float32Array;
+  v: Float32Array;
+}
+
 export type EngineKind = 'webgpu' | 'cpu';
 
 /**
@@ -52,6 +74,13 @@ export interface Engine {
   probe(tokens: Int32Array): Promise<ProbeResult>;
   /** Copies the parameters out in the flat layout of buildLayout. */
   readParams(): Promise<Float32Array>;
+  /** Copies the parameters and the optimizer's moments out. */
+  readTrainingState(): Promise<TrainingState>;
+  /**
+   * Replaces the parameters and the optimizer's moments with a state read from an
+   * engine of the same model. Throws RangeError when an array's length does not fit.
+   */
+  writeTrainingState(state: TrainingState): void;
   /** Frees every buffer and pipeline; the engine is unusable afterwards. */
   dispose(): void;
 }

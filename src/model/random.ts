@@ -11,6 +11,21 @@ export class Rng {
     for (let i = 0; i < 4; i++) this.nextUint32();
   }
 
+  /** The generator's whole state, a 32-bit unsigned integer. fromState continues the same sequence from it. */
+  get savedState(): number {
+    return this.state;
+  }
+
+  /** Creates a generator that continues from a savedState. Throws RangeError for a value outside the uint32 range. */
+  static fromState(state: number): Rng {
+    if (!Number.isInteger(state) || state < 0 || state > 0xffffffff) {
+      throw new RangeError(`random generator state ${state} is invalid: it must be an integer from 0 to 4294967295`);
+    }
+    const rng = new Rng(0);
+    rng.state = state;
+    return rng;
+  }
+
   nextUint32(): number {
     this.state = (this.state + 0x6d2b79f5) >>> 0;
     let t = this.state;

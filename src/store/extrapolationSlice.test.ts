@@ -117,7 +117,7 @@ describe('saveExtrapolationPoint', () => {
   it('retraining clears the points', () => {
     const [run] = addTrainedTinyGrid();
     state().saveExtrapolationPoint(run.id, point(16, 1));
-    state().applyQueueEvent({ type: 'run-engine', runId: run.id, info: { kind: 'cpu', description: 'CPU', fallbackReason: null, parameterCount: 1 } });
+    state().applyQueueEvent({ type: 'run-engine', runId: run.id, info: { kind: 'cpu', description: 'CPU', fallbackReason: null, parameterCount: 1 }, step: 0, elapsedMs: 0 });
     expect(state().studioRuns[0].extrapolation).toBeNull();
   });
 });

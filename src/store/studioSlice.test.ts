@@ -216,7 +216,7 @@ describe('studio slice queue events', () => {
   it('tracks a run through training', () => {
     const a = addTiny();
     state().applyQueueEvent({ type: 'queue', state: 'running', message: null });
-    state().applyQueueEvent({ type: 'run-engine', runId: a.id, info: cpuInfo });
+    state().applyQueueEvent({ type: 'run-engine', runId: a.id, info: cpuInfo, step: 0, elapsedMs: 0 });
     state().applyQueueEvent({ type: 'run-status', runId: a.id, status: 'running', message: null });
     state().applyQueueEvent({ type: 'run-metrics', runId: a.id, metrics: metricsAt(10, 25) });
     state().applyQueueEvent({ type: 'run-metrics', runId: a.id, metrics: metricsAt(20, 45) });
@@ -240,8 +240,29 @@ describe('studio slice queue events', () => {
   it('a new engine clears the earlier attempt', () => {
     const a = addTiny();
     state().applyQueueEvent({ type: 'run-metrics', runId: a.id, metrics: metricsAt(10, 25) });
-    state().applyQueueEvent({ type: 'run-engine', runId: a.id, info: cpuInfo });
+    state().applyQueueEvent({ type: 'run-engine', runId: a.id, info: cpuInfo, step: 0, elapsedMs: 0 });
     expect(state().studioRuns[0]).toMatchObject({ step: 0, metrics: [], elapsedMs: 0, probe: null });
+  });
+
+  it('an engine resumed from a checkpoint keeps the history up to its step', () => {
+    const a = addTiny();
+    for (const [step, ms] of [[10, 25], [20, 45], [30, 70]]) {
+      state().applyQueueEvent({ type: 'run-metrics', runId: a.id, metrics: metricsAt(step, ms) });
+    }
+    state().applyQueueEvent({ type: 'run-status', runId: a.id, status: 'paused', message: null });
+    state().applyQueueEvent({ type: 'run-engine', runId: a.id, info: cpuInfo, step: 20, elapsedMs: 45 });
+    const run = state().studioRuns[0];
+    expect(run).toMatchObject({ step: 20, elapsedMs: 45, checkpointStep: 20, engine: 'CPU' });
+    expect(run.metrics.map((m) => m.step)).toEqual([10, 20]);
+    expect(state().liveRunIds).toEqual([a.id]);
+  });
+
+  it('a finished run drops its checkpoint step', () => {
+    const a = addTiny();
+    state().setCheckpointStep(a.id, 10);
+    expect(state().studioRuns[0].checkpointStep).toBe(10);
+    state().applyQueueEvent({ type: 'run-status', runId: a.id, status: 'done', message: 'reached max_steps = 20' });
+    expect(state().studioRuns[0].checkpointStep).toBeNull();
   });
 
   it('records the error text', () => {
@@ -252,7 +273,7 @@ describe('studio slice queue events', () => {
 
   it('a cancelled run becomes paused', () => {
     const a = addTiny();
-    state().applyQueueEvent({ type: 'run-engine', runId: a.id, info: cpuInfo });
+    state().applyQueueEvent({ type: 'run-engine', runId: a.id, info: cpuInfo, step: 0, elapsedMs: 0 });
     state().applyQueueEvent({ type: 'run-cancelled', runId: a.id, step: 4 });
     expect(state().studioRuns[0].status).toBe('paused');
     expect(state().liveRunIds).toEqual([]);
@@ -276,7 +297,7 @@ describe('studio sync with IndexedDB', () => {
     expect(state().studioStorage).toBe('saved');
     const a = addTiny();
     const b = addTiny();
-    queueListener!({ type: 'run-engine', runId: a.id, info: cpuInfo });
+    queueListener!({ type: 'run-engine', runId: a.id, info: cpuInfo, step: 0, elapsedMs: 0 });
     queueListener!({ type: 'run-status', runId: a.id, status: 'running', message: null });
     queueListener!({ type: 'run-metrics', runId: a.id, metrics: metricsAt(10, 25) });
     queueListener!({ type: 'run-status', runId: b.id, status: 'done', message: null });
@@ -294,6 +315,42 @@ describe('studio sync with IndexedDB', () => {
     expect(runs[1].status).toBe('done');
     expect(state().liveRunIds).toEqual([]);
     await vi.waitFor(async () => expect(Array.from((await loadStudioWeights(b.id))!.params)).toEqual([0.5, -1, 2]));
+    await stopAgain();
+  });
+
+  it('a run paused by a reload resumes from its stored checkpoint', async () => {
+    const dbName = `studio-sync-${++dbCount}`;
+    const stop = await startStudioSync({ dbName, saveDelayMs: 60_000 });
+    const a = addTiny();
+    const b = addTiny();
+    queueListener!({ type: 'run-engine', runId: a.id, info: cpuInfo, step: 0, elapsedMs: 0 });
+    queueListener!({ type: 'run-status', runId: a.id, status: 'running', message: null });
+    queueListener!({ type: 'run-metrics', runId: a.id, metrics: metricsAt(10, 25) });
+    const floats = (x: number) => Float32Array.from([x, x + 1, x + 2]);
+    const checkpoint = { step: 10, elapsedMs: 25, dataRngState: 99, params: floats(1), m: floats(2), v: floats(3) };
+    queueListener!({ type: 'run-checkpoint', runId: a.id, checkpoint });
+    await vi.waitFor(() => expect(state().studioRuns[0].checkpointStep).toBe(10));
+    queueListener!({ type: 'run-metrics', runId: a.id, metrics: metricsAt(14, 35) });
+    // Run b restarted from step 0 after a checkpoint: the stale checkpoint is deleted.
+    queueListener!({ type: 'run-metrics', runId: b.id, metrics: metricsAt(10, 25) });
+    queueListener!({ type: 'run-checkpoint', runId: b.id, checkpoint });
+    await vi.waitFor(() => expect(state().studioRuns[1].checkpointStep).toBe(10));
+    queueListener!({ type: 'run-engine', runId: b.id, info: cpuInfo, step: 0, elapsedMs: 0 });
+    expect(state().studioRuns[1].checkpointStep).toBeNull();
+    queueListener!({ type: 'run-status', runId: b.id, status: 'paused', message: null });
+    await stop();
+
+    resetStore();
+    const stopAgain = await startStudioSync({ dbName, saveDelayMs: 60_000 });
+    expect(state().studioRuns[0]).toMatchObject({ status: 'paused', step: 14, checkpointStep: 10 });
+    expect(state().studioRuns[1]).toMatchObject({ status: 'paused', checkpointStep: null });
+    await state().resumeStudioRun(a.id);
+    await state().resumeStudioRun(b.id);
+    const [[[specA]], [[specB]]] = queue.enqueue.mock.calls;
+    expect(specA.id).toBe(a.id);
+    expect(specA.checkpoint).toMatchObject({ step: 10, elapsedMs: 25, dataRngState: 99 });
+    expect(Array.from(specA.checkpoint!.m)).toEqual([2, 3, 4]);
+    expect(specB).toEqual({ id: b.id, config: b.config });
     await stopAgain();
   });
 

@@ -15,6 +15,7 @@ import {
 } from '../studio/runs';
 import type { StudioRun } from '../studio/types';
 import { getRunQueue } from '../trainerClient';
+import { loadStudioCheckpoint } from './studioWeights';
 import { errorMessage } from './runSlice';
 import type { AppState, AppMiddleware } from './types';
 
@@ -32,7 +33,8 @@ export interface StudioSlice {
   queueMessage: string | null;
   /**
    * Ids of runs whose engine and optimizer state are in the worker now. A paused run
-   * not listed, such as one restored after a reload, trains again from step 0.
+   * not listed, such as one restored after a reload, resumes from its checkpoint, or
+   * trains again from step 0 when it has none.
    */
   liveRunIds: string[];
   studioStorage: StudioStorage;
@@ -78,6 +80,8 @@ export interface StudioSlice {
   /** Queues a paused or failed run again; it trains once the queue runs. */
   resumeStudioRun(id: string): Promise<void>;
   applyQueueEvent(event: QueueEvent): void;
+  /** Records the step of a run's checkpoint once it is stored in IndexedDB, or null once it is deleted. */
+  setCheckpointStep(id: string, step: number | null): void;
   dismissStudioError(): void;
   resetStudio(): void;
 }
@@ -95,6 +99,16 @@ const initialStudio = {
 
 function spec(run: StudioRun): QueueRunSpec {
   return { id: run.id, config: run.config };
+}
+
+/**
+ * Returns the queue's spec for a run, with its saved checkpoint when the run is paused
+ * and not in the worker. Without a stored checkpoint, the run starts from step 0.
+ */
+async function resumableSpec(run: StudioRun, live: readonly string[]): Promise<QueueRunSpec> {
+  if (run.status !== 'paused' || run.checkpointStep === null || live.includes(run.id)) return spec(run);
+  const checkpoint = await loadStudioCheckpoint(run.id);
+  return checkpoint ? { ...spec(run), checkpoint } : spec(run);
 }
 
 export const createStudioSlice: StateCreator<AppState, AppMiddleware, [], StudioSlice> = (set, get) => {
@@ -255,10 +269,12 @@ export const createStudioSlice: StateCreator<AppState, AppMiddleware, [], Studio
         queueMessage: null,
         studioRuns: get().studioRuns.map((run) => (ids.has(run.id) && run.status === 'paused' ? { ...run, status: 'queued' } : run)),
       });
+      const live = get().liveRunIds;
       await callQueue(async () => {
+        const specs = await Promise.all(waiting.map((run) => resumableSpec(run, live)));
         const queue = getRunQueue();
         await queue.setMode(get().queueMode);
-        await queue.enqueue(waiting.map(spec));
+        await queue.enqueue(specs);
         await queue.setOrder(get().studioRuns.map((run) => run.id));
         await queue.start();
       });
@@ -277,10 +293,13 @@ export const createStudioSlice: StateCreator<AppState, AppMiddleware, [], Studio
     async resumeStudioRun(id) {
       const run = get().studioRuns.find((r) => r.id === id);
       if (!run || (run.status !== 'paused' && run.status !== 'error')) return;
+      const live = get().liveRunIds;
       updateRun(id, (r) => ({ ...r, status: 'queued', message: null }));
       await callQueue(async () => {
+        // A failed run trains again from step 0.
+        const queued = run.status === 'error' ? spec(run) : await resumableSpec(run, live);
         const queue = getRunQueue();
-        await queue.enqueue([spec(run)]);
+        await queue.enqueue([queued]);
         await queue.setOrder(get().studioRuns.map((r) => r.id));
       });
     },
@@ -291,23 +310,31 @@ export const createStudioSlice: StateCreator<AppState, AppMiddleware, [], Studio
           set({ queueState: event.state, queueMessage: event.message });
           break;
         case 'run-engine':
-          // Fresh weights at step 0: the history and the extrapolation of an earlier attempt no longer apply.
+          // Fresh weights at step 0 drop the history of an earlier attempt. A run resumed from
+          // its checkpoint keeps the history up to the checkpoint's step, where it goes on.
           setLive(event.runId, true);
           updateRun(event.runId, (run) => ({
             ...run,
-            step: 0,
-            metrics: [],
-            probe: null,
+            step: event.step,
+            metrics: run.metrics.filter((metric) => metric.step <= event.step),
+            probe: run.probe && run.probe.step <= event.step ? run.probe : null,
             extrapolation: null,
-            elapsedMs: 0,
+            elapsedMs: event.elapsedMs,
             message: null,
             engine: event.info.description,
             parameterCount: event.info.parameterCount,
+            checkpointStep: event.step > 0 ? event.step : null,
           }));
           break;
         case 'run-status':
           if (event.status === 'done' || event.status === 'error') setLive(event.runId, false);
-          updateRun(event.runId, (run) => ({ ...run, status: event.status, message: event.status === 'error' ? event.message : null }));
+          updateRun(event.runId, (run) => ({
+            ...run,
+            status: event.status,
+            message: event.status === 'error' ? event.message : null,
+            // studioSync deletes a finished run's checkpoint.
+            checkpointStep: event.status === 'done' ? null : run.checkpointStep,
+          }));
           break;
         case 'run-metrics': {
           const { step, loss, accuracy, elapsedMs, tokensPerSecond } = event.metrics;
@@ -327,9 +354,14 @@ export const createStudioSlice: StateCreator<AppState, AppMiddleware, [], Studio
           updateRun(event.runId, (run) => (run.status === 'done' || run.status === 'error' ? run : { ...run, status: 'paused' }));
           break;
         case 'run-weights':
-          // studioSync stores the weights in IndexedDB; the store keeps no copy.
+        case 'run-checkpoint':
+          // studioSync stores these in IndexedDB; the store keeps no copy.
           break;
       }
+    },
+
+    setCheckpointStep(id, step) {
+      updateRun(id, (run) => (run.checkpointStep === step ? run : { ...run, checkpointStep: step }));
     },
 
     dismissStudioError() {

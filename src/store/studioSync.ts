@@ -1,10 +1,11 @@
 /**
- * Wiring between the studio slice and the world outside it: the runs and final
- * weights stored in IndexedDB, and the run queue's events from the worker.
+ * Wiring between the studio slice and the world outside it: the runs, final weights
+ * and checkpoints stored in IndexedDB, and the run queue's events from the worker.
  */
 import { studioRunsFromLink } from '../studio/compareLink';
 import { StudioDb } from '../studio/db';
 import { RunSaver } from '../studio/saver';
+import type { QueueEvent } from '../studio/queueProtocol';
 import { subscribeToQueue } from '../trainerClient';
 import { useAppStore } from './index';
 import { errorMessage } from './runSlice';
@@ -22,6 +23,40 @@ export interface StudioSyncOptions {
 }
 
 let studioDb: StudioDb | null = null;
+
+/** Writes a queue event's weights or checkpoint to IndexedDB, and deletes a checkpoint that no longer applies. */
+function storeQueueEvent(db: StudioDb, event: QueueEvent): void {
+  const store = useAppStore;
+  const findRun = (id: string) => store.getState().studioRuns.find((run) => run.id === id);
+  // Weights and checkpoints of a run deleted meanwhile are dropped.
+  if (event.type === 'run-weights' && findRun(event.runId)) {
+    const weights = { id: event.runId, step: event.step, params: event.params, savedAt: Date.now() };
+    db.putWeights(weights).catch((error: unknown) => {
+      store.getState().reportStudioError(`Saving the final weights of a run failed: ${errorMessage(error)}`);
+    });
+  }
+  if (event.type === 'run-checkpoint' && findRun(event.runId)) {
+    const { runId, checkpoint } = event;
+    db.putCheckpoint(runId, checkpoint)
+      .then(() => {
+        // The run may have finished or started again from step 0 while the checkpoint was written.
+        const run = findRun(runId);
+        if (run && run.status !== 'done' && run.step >= checkpoint.step) store.getState().setCheckpointStep(runId, checkpoint.step);
+      })
+      .catch((error: unknown) => {
+        store.getState().reportStudioError(
+          `Saving the progress of a run at step ${checkpoint.step} failed, so a reload would lose it: ${errorMessage(error)}`,
+        );
+      });
+  }
+  const restarted = event.type === 'run-engine' && event.step === 0;
+  const finished = event.type === 'run-status' && event.status === 'done';
+  if (restarted || finished) {
+    db.deleteCheckpoint(event.runId).catch((error: unknown) => {
+      store.getState().reportStudioError(`Deleting the saved progress of a run failed: ${errorMessage(error)}`);
+    });
+  }
+}
 
 /**
  * Restores the stored runs into the store, then keeps IndexedDB in step with the list
@@ -59,13 +94,7 @@ export async function startStudioSync(options: StudioSyncOptions = {}): Promise<
 
   try {
     await subscribeToQueue((event) => {
-      // Weights of a run deleted while it finished are dropped.
-      if (event.type === 'run-weights' && studioDb && store.getState().studioRuns.some((run) => run.id === event.runId)) {
-        const weights = { id: event.runId, step: event.step, params: event.params, savedAt: Date.now() };
-        studioDb.putWeights(weights).catch((error: unknown) => {
-          store.getState().reportStudioError(`Saving the final weights of a run failed: ${errorMessage(error)}`);
-        });
-      }
+      if (studioDb) storeQueueEvent(studioDb, event);
       store.getState().applyQueueEvent(event);
     });
   } catch (error) {

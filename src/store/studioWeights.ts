@@ -1,8 +1,9 @@
 /**
- * The studio's final weights in IndexedDB, read by the store's actions. studioSync
- * opens the database and hands it over here, so that actions can read weights
- * without importing the sync module, which imports the store.
+ * The studio's final weights and checkpoints in IndexedDB, read by the store's
+ * actions. studioSync opens the database and hands it over here, so that actions can
+ * read them without importing the sync module, which imports the store.
  */
+import type { TrainingCheckpoint } from '../protocol';
 import type { StoredWeights, StudioDb } from '../studio/db';
 
 let weightsDb: StudioDb | null = null;
@@ -15,4 +16,9 @@ export function setWeightsDb(db: StudioDb | null): void {
 /** Returns a finished run's final weights from IndexedDB, or undefined when none are stored or storage is unavailable. */
 export async function loadStudioWeights(id: string): Promise<StoredWeights | undefined> {
   return weightsDb?.loadWeights(id);
+}
+
+/** Returns a run's saved progress, or undefined when none is stored or storage is unavailable. */
+export async function loadStudioCheckpoint(id: string): Promise<TrainingCheckpoint | undefined> {
+  return weightsDb?.loadCheckpoint(id);
 }

@@ -270,6 +270,7 @@ export function studioRunsFromLink(
       grid: linked.grid,
       paperCurve: linked.gridRow?.paperCurve?.map((point) => ({ ...point })) ?? null,
       extrapolation: null,
+      checkpointStep: null,
     }),
   );
   return { runs, messages: decoded.messages };

@@ -135,8 +135,10 @@ describe('StudioDb', () => {
     const { db, name } = await openFresh();
     db.close();
     // The record as the first stored version wrote it: no grid, paper or extrapolation fields.
-    const { probe, paperAccuracy, paperRow, grid, paperCurve, extrapolation, ...old } = trainedRun('old', 'done');
-    expect([probe?.step, paperAccuracy, paperRow, grid, paperCurve, extrapolation]).toEqual([12, null, null, null, null, null]);
+    const { probe, paperAccuracy, paperRow, grid, paperCurve, extrapolation, checkpointStep, ...old } = trainedRun('old', 'done');
+    expect([probe?.step, paperAccuracy, paperRow, grid, paperCurve, extrapolation, checkpointStep]).toEqual([
+      12, null, null, null, null, null, null,
+    ]);
     const raw = await openDB(name);
     await raw.put('runs', { id: old.id, position: 0, run: old });
     raw.close();
@@ -168,6 +170,48 @@ describe('StudioDb', () => {
     await db.deleteRuns([run.id]);
     expect(await db.loadRuns()).toEqual([]);
     expect(await db.loadWeights(run.id)).toBeUndefined();
+  });
+
+  it('stores a checkpoint, replaces it, and deletes it alone or with the run', async () => {
+    const { db } = await openFresh();
+    const run = { ...trainedRun('a', 'paused'), checkpointStep: 12 };
+    await db.putRuns([{ run, position: 0, writeProbe: true }]);
+    const state = (scale: number) => Float32Array.from({ length: 50 }, (_, i) => i * scale);
+    const checkpoint = (step: number) => ({ step, elapsedMs: 60, dataRngState: 123456789, params: state(step), m: state(0.5), v: state(0.25) });
+    await db.putCheckpoint(run.id, checkpoint(6));
+    await db.putCheckpoint(run.id, checkpoint(12));
+
+    const loaded = await db.loadCheckpoint(run.id);
+    expect(loaded!.step).toBe(12);
+    expect(loaded!.dataRngState).toBe(123456789);
+    expect(loaded!.params).toBeInstanceOf(Float32Array);
+    expect(Array.from(loaded!.params)).toEqual(Array.from(state(12)));
+    expect(Array.from(loaded!.v)).toEqual(Array.from(state(0.25)));
+    expect((await db.loadRuns())[0].checkpointStep).toBe(12);
+
+    await db.deleteCheckpoint(run.id);
+    expect(await db.loadCheckpoint(run.id)).toBeUndefined();
+    await db.putCheckpoint(run.id, checkpoint(12));
+    await db.deleteRuns([run.id]);
+    expect(await db.loadCheckpoint(run.id)).toBeUndefined();
+  });
+
+  it('upgrades a database of the first version and keeps its runs', async () => {
+    const name = `studio-test-${++dbCount}`;
+    const first = await openDB(name, 1, {
+      upgrade(database) {
+        for (const store of ['runs', 'probes', 'weights']) database.createObjectStore(store, { keyPath: 'id' });
+      },
+    });
+    const { probe, checkpointStep, ...old } = trainedRun('old', 'paused');
+    expect([probe?.step, checkpointStep]).toEqual([12, null]);
+    await first.put('runs', { id: old.id, position: 0, run: old });
+    first.close();
+
+    const db = await reopen(name);
+    const [loaded] = await db.loadRuns();
+    expect(loaded).toMatchObject({ name: 'old', status: 'paused', step: 12, checkpointStep: null });
+    expect(await db.loadCheckpoint(old.id)).toBeUndefined();
   });
 });
 

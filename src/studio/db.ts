@@ -3,19 +3,22 @@
  * them back. There are three object stores, each keyed by run id. `runs` contains the
  * config, metrics, status and list position. `probes` contains the latest probe, written
  * only when it changes, because its state tensors are the largest part of a run.
- * `weights` contains a finished run's final parameters.
+ * `weights` contains a finished run's final parameters. `checkpoints` contains an
+ * unfinished run's last saved progress (weights, optimizer state, step and data
+ * stream), from which a paused run resumes after a reload.
  *
  * NOTE: two tabs open on the studio write the same database, and the last write wins.
  */
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
-import type { ProbeEvent } from '../protocol';
+import type { ProbeEvent, TrainingCheckpoint } from '../protocol';
 import type { StudioRun } from './types';
 
 export const STUDIO_DB_NAME = 'mamba-playground-studio';
-const STUDIO_DB_VERSION = 1;
+/** Version 2 added the checkpoints store. */
+const STUDIO_DB_VERSION = 2;
 
 /** Fields of StudioRun added after the first stored version; a run stored before them lacks them. */
-type AddedRunFields = 'paperAccuracy' | 'paperRow' | 'grid' | 'paperCurve' | 'extrapolation';
+type AddedRunFields = 'paperAccuracy' | 'paperRow' | 'grid' | 'paperCurve' | 'extrapolation' | 'checkpointStep';
 
 /** A run as an older version of the app may have stored it: without its probe, and maybe without the added fields. */
 export type StoredRunRecord = Omit<StudioRun, 'probe' | AddedRunFields> & Partial<Pick<StudioRun, AddedRunFields>>;
@@ -42,10 +45,19 @@ export interface StoredWeights {
   savedAt: number;
 }
 
+/** An unfinished run's progress, as the run queue sent it. */
+export interface StoredCheckpoint {
+  id: string;
+  checkpoint: TrainingCheckpoint;
+  /** Milliseconds since the epoch. */
+  savedAt: number;
+}
+
 interface StudioSchema extends DBSchema {
   runs: { key: string; value: StoredRun };
   probes: { key: string; value: StoredProbe };
   weights: { key: string; value: StoredWeights };
+  checkpoints: { key: string; value: StoredCheckpoint };
 }
 
 /** A run to write, with its place in the list and whether its probe changed since the last write. */
@@ -57,8 +69,9 @@ export interface RunWrite {
 
 /**
  * Returns the run as it comes back after a reload. A run that was training when the page
- * closed comes back 'paused': its optimizer state stayed in the worker, so training it
- * again restarts from step 0. A field that an older version did not store reads as null.
+ * closed comes back 'paused': it resumes from its checkpoint (checkpointStep), which may
+ * be a few steps behind its last metrics, or from step 0 when it has none. A field that
+ * an older version did not store reads as null.
  */
 export function restoredRun(stored: StoredRunRecord & Pick<StudioRun, 'probe'>): StudioRun {
   const run: StudioRun = {
@@ -68,6 +81,7 @@ export function restoredRun(stored: StoredRunRecord & Pick<StudioRun, 'probe'>):
     grid: stored.grid ?? null,
     paperCurve: stored.paperCurve ?? null,
     extrapolation: stored.extrapolation ?? null,
+    checkpointStep: stored.checkpointStep ?? null,
   };
   return run.status === 'running' ? { ...run, status: 'paused' } : run;
 }
@@ -79,10 +93,13 @@ export class StudioDb {
   static async open(name = STUDIO_DB_NAME): Promise<StudioDb> {
     if (typeof indexedDB === 'undefined') throw new Error('IndexedDB is not available in this browser');
     const db = await openDB<StudioSchema>(name, STUDIO_DB_VERSION, {
-      upgrade(database) {
-        database.createObjectStore('runs', { keyPath: 'id' });
-        database.createObjectStore('probes', { keyPath: 'id' });
-        database.createObjectStore('weights', { keyPath: 'id' });
+      upgrade(database, oldVersion) {
+        if (oldVersion < 1) {
+          database.createObjectStore('runs', { keyPath: 'id' });
+          database.createObjectStore('probes', { keyPath: 'id' });
+          database.createObjectStore('weights', { keyPath: 'id' });
+        }
+        if (oldVersion < 2) database.createObjectStore('checkpoints', { keyPath: 'id' });
       },
       // A newer version of the app in another tab needs this connection closed to upgrade.
       blocking() {
@@ -119,14 +136,15 @@ export class StudioDb {
     await Promise.all([...requests, transaction.done]);
   }
 
-  /** Deletes runs with their probes and weights. */
+  /** Deletes runs with their probes, weights and checkpoints. */
   async deleteRuns(ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
-    const transaction = this.db.transaction(['runs', 'probes', 'weights'], 'readwrite');
+    const transaction = this.db.transaction(['runs', 'probes', 'weights', 'checkpoints'], 'readwrite');
     const requests = ids.flatMap((id) => [
       transaction.objectStore('runs').delete(id),
       transaction.objectStore('probes').delete(id),
       transaction.objectStore('weights').delete(id),
+      transaction.objectStore('checkpoints').delete(id),
     ]);
     await Promise.all([...requests, transaction.done]);
   }
@@ -138,6 +156,20 @@ export class StudioDb {
   /** Returns a finished run's final weights, or undefined when none are stored. */
   async loadWeights(id: string): Promise<StoredWeights | undefined> {
     return this.db.get('weights', id);
+  }
+
+  /** Replaces the run's saved progress. */
+  async putCheckpoint(id: string, checkpoint: TrainingCheckpoint): Promise<void> {
+    await this.db.put('checkpoints', { id, checkpoint, savedAt: Date.now() });
+  }
+
+  /** Returns the run's saved progress, or undefined when none is stored. */
+  async loadCheckpoint(id: string): Promise<TrainingCheckpoint | undefined> {
+    return (await this.db.get('checkpoints', id))?.checkpoint;
+  }
+
+  async deleteCheckpoint(id: string): Promise<void> {
+    await this.db.delete('checkpoints', id);
   }
 
   close(): void {

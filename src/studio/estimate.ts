@@ -72,12 +72,13 @@ export function stepCosts(runs: readonly StudioRun[]): Map<string, StepCost | nu
 }
 
 /**
- * Returns the steps a run still has to train. A run whose progress is gone from the
- * worker, such as a paused run after a reload, restarts from step 0.
+ * Returns the steps a run still has to train. A run live in the worker goes on from its
+ * step. Any other, such as a paused run after a reload, resumes from its checkpoint, or
+ * restarts from step 0 when it has none.
  */
-export function stepsLeft(run: StudioRun, resumable: boolean): number {
+export function stepsLeft(run: StudioRun, live: boolean): number {
   if (!willTrain(run)) return 0;
-  const from = resumable ? run.step : 0;
+  const from = live ? run.step : (run.checkpointStep ?? 0);
   return Math.max(0, run.config.max_steps - from);
 }
 
@@ -87,11 +88,11 @@ export function stepsLeft(run: StudioRun, resumable: boolean): number {
  * Interleaved with equal slices: while run i does its r_i steps, every other run j does
  * min(r_j, r_i) of its own, so run i finishes after Σ_j min(r_j, r_i) · ms_j.
  */
-export function estimateTimeLeft(runs: readonly StudioRun[], mode: QueueMode, resumable: (run: StudioRun) => boolean): TimeLeft {
+export function estimateTimeLeft(runs: readonly StudioRun[], mode: QueueMode, live: (run: StudioRun) => boolean): TimeLeft {
   const costs = stepCosts(runs);
   const pending = runs
     .filter(willTrain)
-    .map((run) => ({ run, steps: stepsLeft(run, resumable(run)), cost: costs.get(run.id) ?? null }));
+    .map((run) => ({ run, steps: stepsLeft(run, live(run)), cost: costs.get(run.id) ?? null }));
   const byRun = new Map<string, number | null>();
   const estimated = pending.some((p) => p.cost?.estimated);
   const costOf = (p: (typeof pending)[number]) => (p.cost === null ? null : p.steps * p.cost.ms);

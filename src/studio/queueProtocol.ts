@@ -2,7 +2,7 @@
  * Types shared by the run queue (workers/queue.ts), the worker that exposes it beside
  * the trainer, and the studio slice of the store.
  */
-import type { EngineInfo, MetricsEvent, ProbeEvent, RunConfig } from '../protocol';
+import type { EngineInfo, MetricsEvent, ProbeEvent, RunConfig, TrainingCheckpoint } from '../protocol';
 import type { StudioRunStatus } from './types';
 
 /** 'sequential' trains one run to its end before the next; 'interleaved' gives each run a slice of steps in turn. */
@@ -19,6 +19,11 @@ export type QueueState = 'idle' | 'running' | 'paused';
 export interface QueueRunSpec {
   id: string;
   config: RunConfig;
+  /**
+   * Progress saved earlier, such as before a reload: the run's engine starts from it
+   * instead of fresh weights. Ignored for a run that is already in the queue.
+   */
+  checkpoint?: TrainingCheckpoint;
 }
 
 export interface QueueStateEvent {
@@ -36,11 +41,29 @@ export interface QueueRunStatusEvent {
   message: string | null;
 }
 
-/** Sent when a run's engine is built with fresh weights at step 0, including a restart after a cancel. */
+/**
+ * Sent when a run's engine is built: with fresh weights at step 0, including a restart
+ * after a cancel, or from the checkpoint its spec carried.
+ */
 export interface QueueRunEngineEvent {
   type: 'run-engine';
   runId: string;
   info: EngineInfo;
+  /** 0 for fresh weights, otherwise the checkpoint's step. */
+  step: number;
+  /** Training time before this engine, the checkpoint's; 0 for fresh weights. */
+  elapsedMs: number;
+}
+
+/**
+ * A run's progress, sent when the run pauses and, while it trains, at a metrics read
+ * once checkpointIntervalMs has passed since the last one, so that a reload loses
+ * little. Its step is always one at which metrics were read.
+ */
+export interface QueueRunCheckpointEvent {
+  type: 'run-checkpoint';
+  runId: string;
+  checkpoint: TrainingCheckpoint;
 }
 
 export interface QueueRunMetricsEvent {
@@ -79,6 +102,7 @@ export type QueueEvent =
   | QueueRunMetricsEvent
   | QueueRunProbeEvent
   | QueueRunWeightsEvent
+  | QueueRunCheckpointEvent
   | QueueRunCancelledEvent;
 
 /** A run in the queue, for tests and diagnostics. */

@@ -171,10 +171,13 @@ describe('time left', () => {
     expect(estimate.totalMs).toBeCloseTo(120, 9);
   });
 
-  it('a run that lost its progress restarts', () => {
+  it('a run out of the worker resumes from its checkpoint, or restarts without one', () => {
     const runs = [measuredRun('a', 'paused', 20, 100, 1)];
     expect(estimateTimeLeft(runs, 'sequential', () => false).totalMs).toBeCloseTo(100, 9);
     expect(estimateTimeLeft(runs, 'sequential', () => true).totalMs).toBeCloseTo(80, 9);
+    const saved = [{ ...runs[0], checkpointStep: 15 }];
+    expect(estimateTimeLeft(saved, 'sequential', () => false).totalMs).toBeCloseTo(85, 9);
+    expect(estimateTimeLeft(saved, 'sequential', () => true).totalMs).toBeCloseTo(80, 9);
   });
 
   it('unmeasured runs borrow a scaled cost', () => {

@@ -48,6 +48,7 @@ export function newStudioRun(config: RunConfig, name: string, id = newRunId(), c
     grid: null,
     paperCurve: null,
     extrapolation: null,
+    checkpointStep: null,
   };
 }
 

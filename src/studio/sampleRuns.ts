@@ -57,6 +57,7 @@ export async function trainSampleRun(request: SampleRunRequest, id: string): Pro
       grid: null,
       paperCurve: null,
       extrapolation: null,
+      checkpointStep: null,
     };
   } finally {
     await trainer.dispose();

@@ -44,4 +44,9 @@ export interface StudioRun {
   paperCurve: PaperPoint[] | null;
   /** Accuracy per test length of the final weights, in the order evaluated; null before the first evaluation. */
   extrapolation: ExtrapolationPoint[] | null;
+  /**
+   * Step of the progress saved in IndexedDB for this run (weights, optimizer state and
+   * data stream), from which it resumes after a reload; null when none is saved.
+   */
+  checkpointStep: number | null;
 }

@@ -7,12 +7,14 @@
  */
 import type { ResolvedConfig, TrainConfig } from '../../model/config';
 import { buildLayout, type ParamLayout } from '../../model/params';
-import type { Batch, Engine, ProbeResult, StepMetrics } from '../types';
+import type { Batch, Engine, ProbeResult, StepMetrics, TrainingState } from '../types';
 import { encodeCommands, GpuContext, readBuffers, type Command } from './context';
 import {
   allocateForward, allocateTraining, forwardCommands, trainCommands, type ForwardBuffers, type ScanKind, type TrainBuffers,
 } from './graph';
-import { argmaxRows, checkIds, readStepMetrics, writeStepInputs } from './engineIo';
+import {
+  argmaxRows, checkIds, readStepMetrics, writeStepInputs, readTrainingState, writeTrainingState, type TrainingStateBuffers,
+} from './engineIo';
 
 export type { ScanKind } from './graph';
 
@@ -195,6 +197,21 @@ export class WebGpuEngine implements Engine {
     this.checkUsable();
     const [data] = await readBuffers(this.device, [{ buffer: this.params, size: this.layout.totalSize * 4 }], 'engine: params');
     return new Float32Array(data);
+  }
+
+  async readTrainingState(): Promise<TrainingState> {
+    this.checkUsable();
+    return readTrainingState(this.device, this.stateBuffers());
+  }
+
+  writeTrainingState(state: TrainingState): void {
+    this.checkUsable();
+    writeTrainingState(this.device.queue, this.stateBuffers(), state);
+  }
+
+  private stateBuffers(): TrainingStateBuffers {
+    const { m, v } = this.trainBuffers;
+    return { params: this.params, m, v, size: this.layout.totalSize };
   }
 
   /** Gradient norm before clipping and the clip scale of the last step, for diagnostics. */

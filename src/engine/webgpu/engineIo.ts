@@ -5,7 +5,7 @@
  */
 import type { TrainConfig } from '../../model/config';
 import { ADAMW } from '../../model/optimizer';
-import type { Batch, StepMetrics } from '../types';
+import { checkTrainingState, type Batch, type StepMetrics, type TrainingState } from '../types';
 import { readBuffers } from './context';
 import { stepUniformData } from './kernels';
 
@@ -75,4 +75,31 @@ export function argmaxRows(logits: Float32Array, rows: number, vocab: number): I
     predictions[t] = best;
   }
   return predictions;
+}
+
+/** The buffers that hold what an engine learns, each of `size` floats. */
+export interface TrainingStateBuffers {
+  params: GPUBuffer;
+  m: GPUBuffer;
+  v: GPUBuffer;
+  size: number;
+}
+
+/** Reads the parameters and AdamW's moments back in one copy. */
+export async function readTrainingState(device: GPUDevice, buffers: TrainingStateBuffers): Promise<TrainingState> {
+  const bytes = buffers.size * 4;
+  const [params, m, v] = await readBuffers(
+    device,
+    [{ buffer: buffers.params, size: bytes }, { buffer: buffers.m, size: bytes }, { buffer: buffers.v, size: bytes }],
+    'engine: training state',
+  );
+  return { params: new Float32Array(params), m: new Float32Array(m), v: new Float32Array(v) };
+}
+
+/** Checks the state's sizes, then writes it into the buffers ahead of the next step. */
+export function writeTrainingState(queue: GPUQueue, buffers: TrainingStateBuffers, state: TrainingState): void {
+  checkTrainingState(state, buffers.size);
+  queue.writeBuffer(buffers.params, 0, state.params);
+  queue.writeBuffer(buffers.m, 0, state.m);
+  queue.writeBuffer(buffers.v, 0, state.v);
 }

@@ -97,9 +97,9 @@ export function RunQueuePanel() {
       </div>
       <p className="panel-help">
         Queue runs that differ in one setting and train them in this tab, on the engine each run names. Starting the
-        queue pauses training in the Train view, and pressing Train there pauses the queue. Runs are saved in this
-        browser; a run that was training when the page closed trains again from step 0, because its optimizer state is
-        not saved.
+        queue pauses training in the Train view, and pressing Train there pauses the queue. Runs and their progress are
+        saved in this browser at each pause and every 20 seconds of training, so a run that was training when the page
+        closed resumes from its last saved step.
       </p>
       {error && (
         <div className="studio-error" role="alert">

@@ -15,10 +15,17 @@ const STATUS_WORDS: Record<StudioRun['status'], string> = {
   error: 'Error',
 };
 
-/** Returns the status cell's text: the status, the note on a restart, the error, and the latest loss and accuracy. */
+/**
+ * Returns the status cell's text: the status, where a paused run not in the worker
+ * resumes, the error, and the latest loss and accuracy.
+ */
 export function runStatusText(run: StudioRun, live: boolean): string {
   const parts = [STATUS_WORDS[run.status]];
-  if (run.status === 'paused' && !live && run.step > 0) parts.push('trains again from step 0');
+  if (run.status === 'paused' && !live && run.step > 0) {
+    if (run.checkpointStep === null) parts.push('trains again from step 0');
+    else if (run.checkpointStep < run.step) parts.push(`resumes from step ${run.checkpointStep}, its last saved progress`);
+    else parts.push(`resumes from step ${run.checkpointStep}`);
+  }
   const last = run.metrics.at(-1);
   if (last) parts.push(`loss ${formatLoss(last.loss)}`, `accuracy ${formatAccuracy(last.accuracy)}`);
   const text = parts.join(' · ');
