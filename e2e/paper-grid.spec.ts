@@ -26,11 +26,11 @@ test('a paper grid trains, extrapolates and shows its chart', async ({ page }) =
   await expect(page.getByRole('textbox', { name: 'Name of run 1' })).toHaveValue('Mamba');
   await expect(page.getByRole('textbox', { name: 'Name of run 2' })).toHaveValue('Attention, absolute');
 
-  // Before training, the panel already draws the paper's curves: two points each at 64 and 128.
+  // Before training, the panel already draws the paper's curves: four points each, at 16 to 128.
   const panel = page.getByRole('region', { name: 'Length extrapolation' });
   const chart = panel.getByRole('img', { name: /^length extrapolation/ });
   await expect(chart).toHaveAttribute('data-series', '4');
-  await expect(chart).toHaveAttribute('data-points', '4');
+  await expect(chart).toHaveAttribute('data-points', '8');
   await expect(chart).toHaveAttribute('data-skipped', '0');
   await expect(chart.locator('.rule-label')).toHaveText('trained at 32');
   await expect(panel.getByRole('button', { name: 'Evaluate all finished runs' })).toBeDisabled();
@@ -57,10 +57,11 @@ test('a paper grid trains, extrapolates and shows its chart', async ({ page }) =
   for (const length of [16, 32, 64]) {
     await expect(attentionRow.locator(`td[data-length="${length}"]`)).toContainText(/^\d+\.\d%/);
   }
-  await expect(attentionRow.locator('td[data-length="64"]')).toContainText('paper 99.6%');
+  // The paper's absolute-position attention at twice its training length, drawn at twice 32.
+  await expect(attentionRow.locator('td[data-length="64"]')).toContainText('paper 58.6%');
 
-  // Four Mamba points, three of attention and four of the paper; attention's 128 is an × with its status, not a zero.
-  await expect(chart).toHaveAttribute('data-points', '11');
+  // Four Mamba points, three of attention and eight of the paper; attention's 128 is an × with its status, not a zero.
+  await expect(chart).toHaveAttribute('data-points', '15');
   await expect(chart).toHaveAttribute('data-skipped', '1');
   await expect(chart.locator('.skipped-label')).toHaveText('Attention, absolute: positions beyond max_len');
 
@@ -70,12 +71,12 @@ test('a paper grid trains, extrapolates and shows its chart', async ({ page }) =
   expect(svg.text).toContain('Attention, absolute: paper (MHA-Abs)');
   const csv = await downloadText(page, panel.getByRole('button', { name: 'Download the extrapolation points as CSV' }));
   expect(csv.text.split('\r\n')[0]).toBe('name,label,grid,paper_row,train_length,length,accuracy,status,method,samples,seconds,paper_accuracy');
-  expect(csv.text).toContain('"Attention, absolute","Attention, absolute",e2e-extrapolation-tiny,MHA-Abs,32,128,,positions beyond max_len,,0,0,1\r\n');
+  expect(csv.text).toContain('"Attention, absolute","Attention, absolute",e2e-extrapolation-tiny,MHA-Abs,32,128,,positions beyond max_len,,0,0,0.266\r\n');
 
   // The points are stored with the runs and come back after a reload.
   await page.reload();
   await expect(attentionRow.locator('td[data-length="128"]')).toContainText('positions beyond max_len');
   await expect(mambaRow.locator('td[data-length="16"]')).toContainText(/^\d+\.\d%/);
-  await expect(chart).toHaveAttribute('data-points', '11');
+  await expect(chart).toHaveAttribute('data-points', '15');
   await expect(page.getByRole('textbox', { name: 'Name of run 3' })).toHaveCount(0);
 });

@@ -159,7 +159,7 @@ describe('train command line grids', () => {
   });
 
   it('extrapolation grid scores every length', () => {
-    const args = ['--preset', 'induction-extrapolation-small', '--steps', '2', '--eval-sequences', '3', '--max-eval-length', '512', '--json'];
+    const args = ['--preset', 'induction-extrapolation-small', '--steps', '2', '--eval-sequences', '3', '--max-eval-length', '128', '--json'];
     const { status, stdout, stderr } = runCli(args);
     expect(status, stderr).toBe(0);
 
@@ -167,14 +167,17 @@ describe('train command line grids', () => {
     expect(report.runs.map((row: { run: string }) => row.run)).toEqual(['Mamba', 'Attention, rotary', 'Attention, absolute']);
     const point = (run: string, length: number) =>
       report.extrapolation.find((p: { run: string; length: number }) => p.run === run && p.length === length);
-    for (const length of [64, 128, 256, 512]) {
+    for (const length of [16, 32, 64, 128]) {
       expect(point('Mamba', length)).toMatchObject({ status: 'ok', method: 'recurrent', samples: 3, paper_accuracy: 1 });
       expect(point('Attention, rotary', length)).toMatchObject({ status: 'ok', method: 'parallel' });
     }
-    expect(point('Attention, absolute', 256)).toMatchObject({ status: 'ok', method: 'parallel' });
-    expect(point('Attention, absolute', 512)).toMatchObject({ status: 'positions beyond max_len', accuracy: null });
-    expect(point('Mamba', 1024)).toBeUndefined();
-    expect(stderr).toContain('length 512: positions beyond max_len');
+    // The paper's rotary attention at 2 and 8 times its training length, matched by multiple.
+    expect(point('Attention, rotary', 32).paper_accuracy).toBe(0.836);
+    expect(point('Attention, rotary', 128).paper_accuracy).toBe(0.184);
+    expect(point('Attention, absolute', 64)).toMatchObject({ status: 'ok', method: 'parallel' });
+    expect(point('Attention, absolute', 128)).toMatchObject({ status: 'positions beyond max_len', accuracy: null });
+    expect(point('Mamba', 256)).toBeUndefined();
+    expect(stderr).toContain('length 128: positions beyond max_len');
   });
 
   it('grid file names runs by field', () => {
@@ -225,8 +228,8 @@ describe('train command line grids', () => {
   });
 
   it('too small max-eval-length exits with 2', () => {
-    const { status, stderr } = runCli(['--preset', 'induction-extrapolation-small', '--max-eval-length', '32']);
+    const { status, stderr } = runCli(['--preset', 'induction-extrapolation-small', '--max-eval-length', '8']);
     expect(status).toBe(2);
-    expect(stderr).toContain('--max-eval-length 32 drops every test length: use at least 64');
+    expect(stderr).toContain('--max-eval-length 8 drops every test length: use at least 16');
   });
 });

@@ -251,7 +251,7 @@ describe('comparison links of grid runs', () => {
     expect(restored.messages).toEqual([]);
     const rope = restored.runs.find((run) => run.paperRow === 'MHA-RoPE')!;
     expect(rope.paperCurve!.map((point) => point.length)).toEqual(INDUCTION_EXTRAPOLATION_SMALL.extrapolation!.lengths);
-    expect(rope.paperCurve![3]).toEqual({ length: 512, accuracy: 0.836 });
+    expect(rope.paperCurve![1]).toEqual({ length: 32, accuracy: 0.836 });
     expect(rope.extrapolation).toBeNull();
   });
 

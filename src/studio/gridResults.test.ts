@@ -102,10 +102,10 @@ describe('buildResultsTable', () => {
       }),
     ]);
     expect(table.extrapolation).toEqual([
-      { run: 'Attention, absolute', length: 64, accuracy: 0.75, status: 'ok', method: 'parallel', samples: 4, seconds: 0.1, paper_accuracy: 0.996 },
+      { run: 'Attention, absolute', length: 64, accuracy: 0.75, status: 'ok', method: 'parallel', samples: 4, seconds: 0.1, paper_accuracy: 0.266 },
       {
         run: 'Attention, absolute', length: 512, accuracy: null, status: 'positions beyond max_len', method: null, samples: 0,
-        seconds: 0, paper_accuracy: 0.586,
+        seconds: 0, paper_accuracy: 0.109,
       },
     ]);
   });
@@ -146,8 +146,8 @@ describe('CSV', () => {
     expect(line.endsWith('MHA-Abs,1,positions beyond max_len')).toBe(true);
     expect(extrapolationCsv(table).trimEnd().split('\n')).toEqual([
       'run,length,accuracy,status,method,samples,seconds,paper_accuracy',
-      '"Attention, absolute",64,1,ok,parallel,4,0.1,0.996',
-      '"Attention, absolute",512,,positions beyond max_len,,0,0,0.586',
+      '"Attention, absolute",64,1,ok,parallel,4,0.1,0.266',
+      '"Attention, absolute",512,,positions beyond max_len,,0,0,0.109',
     ]);
   });
 });

@@ -8,8 +8,8 @@ import type { EnginePreference, RunConfig } from '../protocol';
 import { encodeRunQuery } from '../store/url';
 import { stepCosts } from './estimate';
 import {
-  findGridPreset, GRID_PRESETS, INDUCTION_EXTRAPOLATION_SMALL, type ExtrapolationSpec, type GridPreset, type GridRun,
-  type PaperPoint,
+  findGridPreset, GRID_PRESETS, publishedInductionCurve, type ExtrapolationSpec, type GridPreset, type GridRun,
+  type PaperInductionRow,
 } from './paperPresets';
 import { newRunId, newStudioRun } from './runs';
 import type { StudioRun } from './types';
@@ -17,26 +17,21 @@ import type { StudioRun } from './types';
 const MIB = 2 ** 20;
 
 const SMOKE_LENGTHS = [16, 32, 64, 128];
+const SMOKE_TRAIN_LENGTH = 32;
 
-/** Returns the small grid's published curve of a paper row at those of `lengths` that the paper tested. */
-function publishedCurve(paperRow: string, lengths: number[]): PaperPoint[] {
-  const curve = INDUCTION_EXTRAPOLATION_SMALL.runs.find((run) => run.paperRow === paperRow)?.paperCurve ?? [];
-  return curve.filter((point) => lengths.includes(point.length));
-}
-
-function smokeRun(name: string, paperRow: string, model: RunConfig['model']): GridRun {
-  const curve = publishedCurve(paperRow, SMOKE_LENGTHS);
+function smokeRun(name: string, paperRow: PaperInductionRow, model: RunConfig['model']): GridRun {
+  const curve = publishedInductionCurve(paperRow, SMOKE_LENGTHS, SMOKE_TRAIN_LENGTH);
   return {
     name,
     config: {
       preset: 'e2e-extrapolation-tiny',
       task: { kind: 'induction-heads', vocab_size: 16 },
       model,
-      train: { learning_rate: 1e-2, batch_size: 8, seq_len: 32, seed: 1, weight_decay: 0, grad_clip: 1 },
+      train: { learning_rate: 1e-2, batch_size: 8, seq_len: SMOKE_TRAIN_LENGTH, seed: 1, weight_decay: 0, grad_clip: 1 },
       engine: 'cpu',
       max_steps: 30,
     },
-    paperAccuracy: curve.find((point) => point.length === 64)?.accuracy ?? null,
+    paperAccuracy: curve.find((point) => point.length === SMOKE_TRAIN_LENGTH)?.accuracy ?? null,
     paperRow,
     paperCurve: curve,
   };
@@ -46,8 +41,8 @@ function smokeRun(name: string, paperRow: string, model: RunConfig['model']): Gr
  * A smoke test of the extrapolation flow, not a reproduction: a one-layer Mamba and a
  * one-layer Transformer with absolute positions train 30 steps on induction heads at
  * length 32, then are tested at lengths 16 to 128. Attention cannot run at 128,
- * beyond its position table of 64. The dashed curves are the paper's values at 64
- * and 128 for models trained at 256.
+ * beyond its position table of 64. The dashed curves are the paper's values at the
+ * same multiples (half to 4 times) of its training length of 256.
  */
 export const E2E_EXTRAPOLATION_TINY: GridPreset = {
   name: 'e2e-extrapolation-tiny',

@@ -38,8 +38,10 @@ describe('extrapolationSeries', () => {
     // A length attention cannot run is a skipped point with its status, not a zero.
     expect(series[2].skipped).toEqual([{ x: 128, reason: 'positions beyond max_len' }]);
     expect(series[3].points).toEqual([
-      { x: 64, y: 0.996 },
-      { x: 128, y: 1 },
+      { x: 16, y: 1 },
+      { x: 32, y: 1 },
+      { x: 64, y: 0.586 },
+      { x: 128, y: 0.266 },
     ]);
   });
 
@@ -87,8 +89,8 @@ describe('trainingRules', () => {
     const small = gridStudioRuns(INDUCTION_EXTRAPOLATION_SMALL, 'auto');
     const tiny = gridStudioRuns(E2E_EXTRAPOLATION_TINY, 'cpu');
     expect(trainingRules(described([...small, ...tiny]))).toEqual([
+      { x: 16, label: 'trained at 16' },
       { x: 32, label: 'trained at 32' },
-      { x: 64, label: 'trained at 64' },
     ]);
   });
 });
@@ -101,7 +103,7 @@ describe('extrapolationTable', () => {
     expect(table.lengths).toEqual([16, 32, 64, 128]);
     expect(table.rows.map((row) => row.entry.run.id)).toEqual([mamba.id, attention.id]);
     expect(table.rows[0].cells.map((cell) => pointText(cell.point))).toEqual(['100.0%', '–', '–', '75.0%']);
-    expect(table.rows[1].cells.map((cell) => paperText(cell.paper))).toEqual(['', '', 'paper 99.6%', 'paper 100.0%']);
+    expect(table.rows[1].cells.map((cell) => paperText(cell.paper))).toEqual(['paper 100.0%', 'paper 100.0%', 'paper 58.6%', 'paper 26.6%']);
   });
 });
 

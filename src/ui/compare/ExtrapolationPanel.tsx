@@ -184,9 +184,10 @@ export function ExtrapolationPanel({ runs, shown, controls }: { runs: Extrapolat
         Each model learned induction heads at one sequence length, marked by the vertical rule: when a trigger token comes
         back at the end, output the token that followed it the first time. Here the trained model is tested on shorter and
         much longer sequences. Solid lines are the runs in this tab. A dashed line in the same colour is the accuracy the
-        Mamba paper (Gu and Dao, 2023) reports for the same kind of model trained at length 256. There, Mamba stays at
-        100% up to 2²⁰ tokens, 4,096 times its training length, because its state has the same size at any length.
-        Attention drops once the test length goes well past its training length.
+        Mamba paper (Gu and Dao, 2023) reports for the same kind of model trained at length 256, drawn at the same
+        multiple of the training length: for a run trained at 16, the paper's value at 512 (twice 256) is drawn at 32.
+        There, Mamba stays at 100% up to 2²⁰ tokens, 4,096 times its training length, because its state has the same size
+        at any length. Attention drops once the test length goes past about twice its training length.
       </p>
       <p className="panel-help">
         Both are tested on the CPU: Mamba one token at a time through its recurrent state, attention with its parallel
