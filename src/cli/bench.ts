@@ -24,6 +24,10 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
     summary: 'compare a Mamba block with an attention block: time, memory and decoding per length',
     load: async () => (await import('./benchAttention')).runAttentionBench,
   },
+  targets: {
+    summary: "measure the fast scan's speed targets and print each figure beside its target",
+    load: async () => (await import('./benchTargets')).runTargetsBench,
+  },
 };
 
 const EXIT_FAILED = 1;
