@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SERIES_COLORS, SERIES_DASHES, seriesStyle } from './seriesStyles';
+import { REFERENCE_DASH, SERIES_COLORS, SERIES_DASHES, seriesStyle } from './seriesStyles';
 
 describe('seriesStyle', () => {
   it('gives the first series solid palette colours', () => {
@@ -8,7 +8,11 @@ describe('seriesStyle', () => {
   });
 
   it('dashes lines once the colours repeat', () => {
-    expect(seriesStyle(SERIES_COLORS.length)).toEqual({ color: SERIES_COLORS[0], dash: '6 3' });
+    expect(seriesStyle(SERIES_COLORS.length)).toEqual({ color: SERIES_COLORS[0], dash: '2 3' });
+  });
+
+  it('never uses the reference curves dash', () => {
+    expect(SERIES_DASHES).not.toContain(REFERENCE_DASH);
   });
 
   it('keeps styles unique up to the palette size', () => {

@@ -124,3 +124,15 @@ describe('runLabels', () => {
     ]);
   });
 });
+
+describe('labels of a grid beside other runs', () => {
+  it('puts the grid field first, so "+N more" never hides it', () => {
+    // One run differs in four ways; the grid's five runs differ from it and each other in d_state.
+    let other = withChoice(tiny(), 'selective_delta', false);
+    other = withField(withField(withField(other, 'learning_rate', 0.02), 'seed', 2), 'd_conv', 2);
+    const grid = [1, 2, 8, 16, 32].map((n) => withField(tiny(), 'd_state', n));
+    const labels = runLabels(named([other, ...grid]));
+    expect(labels.map((label) => label.split(',')[0])).toEqual(['d_state = 4', 'd_state = 1', 'd_state = 2', 'd_state = 8', 'd_state = 16', 'd_state = 32']);
+    expect(labels[0]).toBe('d_state = 4, selective_delta: fixed (S4), learning_rate = 0.02 +2 more');
+  });
+});

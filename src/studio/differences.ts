@@ -88,10 +88,18 @@ export function differingKeys(runs: RunConfig[]): DifferenceKey[] {
   }).map((aspect) => aspect.key);
 }
 
-/** Returns, for each run, the differing aspects that apply to it, in label order. */
+/**
+ * Returns, for each run, the differing aspects that apply to it. Aspects with more
+ * distinct values come first, and ties keep label order. So the field that a grid
+ * varies over many values leads a label and is not cut off by "+N more".
+ */
 export function listDifferences(runs: RunConfig[]): ConfigDifference[][] {
   const keys = new Set(differingKeys(runs));
-  const aspects = ASPECTS.filter((aspect) => keys.has(aspect.key));
+  const distinct = (aspect: Aspect) => new Set(runs.map((run) => aspect.read(run)).filter((value) => value !== null)).size;
+  const aspects = ASPECTS.filter((aspect) => keys.has(aspect.key))
+    .map((aspect) => ({ aspect, count: distinct(aspect) }))
+    .sort((a, b) => b.count - a.count)
+    .map(({ aspect }) => aspect);
   return runs.map((run) =>
     aspects.filter((aspect) => aspect.read(run) !== null).map((aspect) => ({ key: aspect.key, text: aspect.describe(run) })),
   );

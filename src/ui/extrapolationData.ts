@@ -4,7 +4,7 @@
  * the Mamba paper (Gu and Dao, 2023) that grid runs carry. Pure functions with no DOM.
  */
 import type { ChartRule, LineSeries } from '../charts/multiLineChart';
-import type { SeriesStyle } from '../charts/seriesStyles';
+import { REFERENCE_DASH, type SeriesStyle } from '../charts/seriesStyles';
 import { runLabels } from '../studio/differences';
 import type { ExtrapolationPoint } from '../studio/evaluate';
 import { extrapolationSpecFor } from '../studio/grids';
@@ -20,7 +20,7 @@ export interface ExtrapolationRun {
 }
 
 /** Dash pattern of the paper's published curves. */
-export const PAPER_DASH = '6 3';
+export const PAPER_DASH = REFERENCE_DASH;
 
 /** Reason drawn at lengths where the paper reports the model out of memory; the series name already says "paper". */
 export const PAPER_OUT_OF_MEMORY = 'out of memory';
