@@ -377,7 +377,7 @@ describe('RunQueue pause and cancel', () => {
 });
 
 describe('RunQueue checkpoints', () => {
-  it('a paused run sends its checkpoint, and a new queue resumes from it as if never stopped', async () => {
+  it('resumes a paused run in a new queue', async () => {
     const log = createQueue();
     const run = tinyRun({ max_steps: 150 });
     await log.queue.enqueue([{ id: 'a', config: run }]);
@@ -414,6 +414,8 @@ describe('RunQueue checkpoints', () => {
     expect(log.metrics('a').map((e) => e.metrics.step)).toEqual([4, 8, 12, 16, 20]);
     // Every read but the last, where the run is done and its weights are sent instead.
     expect(log.checkpoints('a').map((e) => e.checkpoint.step)).toEqual([4, 8, 12, 16]);
+    // A probe at each checkpoint's step, so a reloaded run shows its Δ where it resumes; the last one is the finished run's.
+    expect(log.probes('a').map((e) => e.probe.step)).toEqual([4, 8, 12, 16, 20]);
 
     const quiet = createQueue({ readingsPerRun: 5 });
     await quiet.queue.enqueue([{ id: 'a', config: tinyRun({ max_steps: 20 }) }]);
@@ -421,6 +423,30 @@ describe('RunQueue checkpoints', () => {
     await quiet.queue.finished();
     // 20 steps take far less than the default 20 s.
     expect(quiet.checkpoints('a')).toEqual([]);
+  });
+
+  it('spaces checkpoints by wall time, also when runs take turns', async () => {
+    let clock = 0;
+    const checkpointAt: Record<string, number[]> = {};
+    const log = createQueue({ sliceSteps: 2, checkpointIntervalMs: 200, now: () => (clock += 1) });
+    void log.queue.subscribe((event) => {
+      if (event.type === 'run-checkpoint') (checkpointAt[event.runId] ??= []).push(clock);
+    });
+    await log.queue.setMode('interleaved');
+    const ids = ['a', 'b', 'c'];
+    await log.queue.enqueue(ids.map((id) => ({ id, config: tinyRun({ max_steps: 120 }) })));
+    await log.queue.start();
+    await log.queue.finished();
+    for (const id of ids) {
+      const times = checkpointAt[id];
+      expect(times.length).toBeGreaterThan(2);
+      const gaps = times.slice(1).map((t, i) => t - times[i]);
+      // Each gap is the interval plus at most one turn of the three runs, not three intervals.
+      for (const gap of gaps) {
+        expect(gap).toBeGreaterThanOrEqual(200);
+        expect(gap).toBeLessThan(400);
+      }
+    }
   });
 
   it('a checkpoint that does not fit fails the run with a message, and the run then starts afresh', async () => {

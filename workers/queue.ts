@@ -26,7 +26,10 @@ export interface RunQueueOptions {
   sliceSteps?: number;
   /** Selective scan of the WebGPU engine's training step; when omitted, createEngine picks by adapter. */
   scan?: ScanKind;
-  /** Training time between checkpoints of a run, in milliseconds, 20 s by default; 0 sends one at every metrics read. */
+  /**
+   * Wall time between checkpoints of a run that is training, in milliseconds, 20 s by
+   * default; 0 sends one at every metrics read.
+   */
   checkpointIntervalMs?: number;
   /** Clock in milliseconds; tests may replace it. */
   now?: () => number;
@@ -51,9 +54,10 @@ interface QueueEntry {
   intervalMs: number;
   /** Step of the last probe sent; -1 before the first. */
   probedStep: number;
-  /** Step of the last checkpoint sent, and the run's training time then; -1 and 0 before the first. */
+  /** Step of the last checkpoint sent, -1 before the first. */
   checkpointStep: number;
-  checkpointElapsedMs: number;
+  /** Clock time of the last checkpoint, or of the engine's build before the first. */
+  checkpointAt: number;
   /** In flight while the run is being paused: its last metrics, probe and status. */
   settling: Promise<void> | null;
   /** Set by cancelRun and cancel; the run stops after its step in flight and is then released. */
@@ -160,7 +164,7 @@ export class RunQueue implements RunQueueApi {
         intervalMs: 0,
         probedStep: -1,
         checkpointStep: -1,
-        checkpointElapsedMs: 0,
+        checkpointAt: 0,
         settling: null,
         cancelled: false,
       });
@@ -337,7 +341,7 @@ export class RunQueue implements RunQueueApi {
         const stepsPerReading = Math.max(1, Math.ceil(training.run.max_steps / this.readingsPerRun));
         if (reachedMax || training.step % stepsPerReading === 0) {
           await this.sendMetrics(entry, training);
-          if (!reachedMax && training.elapsedMs - entry.checkpointElapsedMs >= this.checkpointIntervalMs) {
+          if (!reachedMax && this.now() - entry.checkpointAt >= this.checkpointIntervalMs) {
             await this.sendCheckpoint(entry, training);
           }
         }
@@ -378,17 +382,21 @@ export class RunQueue implements RunQueueApi {
     }
     entry.training = training;
     entry.checkpointStep = training.step;
-    entry.checkpointElapsedMs = training.elapsedMs;
+    entry.checkpointAt = this.now();
     this.emit({ type: 'run-engine', runId: entry.id, info: training.info, step: training.step, elapsedMs: training.elapsedMs });
     return training;
   }
 
-  /** Sends the run's progress, unless a checkpoint at this step was sent already. */
+  /**
+   * Sends the run's progress, after a probe at the same step, unless a checkpoint at this
+   * step was sent already. After a reload the run then shows its Δ at the step it resumes from.
+   */
   private async sendCheckpoint(entry: QueueEntry, training: TrainingRun): Promise<void> {
     if (entry.checkpointStep === training.step) return;
+    if (entry.probedStep !== training.step) await this.sendProbe(entry, training);
     const checkpoint = await training.checkpoint();
     entry.checkpointStep = checkpoint.step;
-    entry.checkpointElapsedMs = checkpoint.elapsedMs;
+    entry.checkpointAt = this.now();
     this.emit({ type: 'run-checkpoint', runId: entry.id, checkpoint });
   }
 

@@ -108,6 +108,16 @@ describe('studio slice adding runs', () => {
     expect(result.runs[0].name).toBe('architecture = Transformer (attention baseline)');
   });
 
+  it('a copy of a later run is named after it and the change', () => {
+    addTiny();
+    const second = addTiny();
+    state().renameStudioRun(second.id, 'Mamba');
+    const result = state().duplicateStudioRun(second.id, { key: 'd_state', value: 2 });
+    if (!result.ok) throw new Error(result.errors.join('; '));
+    expect(result.runs[0].name).toBe('Mamba, d_state = 2');
+    expect(state().studioRuns.map((run) => run.name)).toEqual(['e2e-tiny', 'Mamba', 'Mamba, d_state = 2']);
+  });
+
   it('duplicate rejects an invalid value', () => {
     const first = addTiny();
     const result = state().duplicateStudioRun(first.id, { key: 'learning_rate', value: -1 });
@@ -310,8 +320,9 @@ describe('studio sync with IndexedDB', () => {
     const stopAgain = await startStudioSync({ dbName, saveDelayMs: 60_000 });
     const runs = state().studioRuns;
     expect(runs.map((run) => run.id)).toEqual([a.id, b.id]);
-    expect(runs[0]).toMatchObject({ status: 'paused', step: 10, engine: 'CPU' });
-    expect(runs[0].metrics).toHaveLength(1);
+    // Nothing of run a's progress was saved, so it comes back at step 0, where it will restart.
+    expect(runs[0]).toMatchObject({ status: 'paused', step: 0, engine: 'CPU' });
+    expect(runs[0].metrics).toHaveLength(0);
     expect(runs[1].status).toBe('done');
     expect(state().liveRunIds).toEqual([]);
     await vi.waitFor(async () => expect(Array.from((await loadStudioWeights(b.id))!.params)).toEqual([0.5, -1, 2]));
@@ -342,7 +353,9 @@ describe('studio sync with IndexedDB', () => {
 
     resetStore();
     const stopAgain = await startStudioSync({ dbName, saveDelayMs: 60_000 });
-    expect(state().studioRuns[0]).toMatchObject({ status: 'paused', step: 14, checkpointStep: 10 });
+    // The metrics after the checkpoint are dropped: resuming trains those steps again.
+    expect(state().studioRuns[0]).toMatchObject({ status: 'paused', step: 10, checkpointStep: 10 });
+    expect(state().studioRuns[0].metrics.map((metric) => metric.step)).toEqual([10]);
     expect(state().studioRuns[1]).toMatchObject({ status: 'paused', checkpointStep: null });
     await state().resumeStudioRun(a.id);
     await state().resumeStudioRun(b.id);
@@ -352,6 +365,17 @@ describe('studio sync with IndexedDB', () => {
     expect(Array.from(specA.checkpoint!.m)).toEqual([2, 3, 4]);
     expect(specB).toEqual({ id: b.id, config: b.config });
     await stopAgain();
+
+    // Resumed but not started, then reloaded again: the queued run still starts from its checkpoint.
+    resetStore();
+    queue.enqueue.mockClear();
+    const stopThird = await startStudioSync({ dbName, saveDelayMs: 60_000 });
+    expect(state().studioRuns[0]).toMatchObject({ status: 'queued', step: 10, checkpointStep: 10 });
+    await state().startQueue();
+    const [[started]] = queue.enqueue.mock.calls;
+    expect(started.find((s) => s.id === a.id)!.checkpoint).toMatchObject({ step: 10 });
+    expect(started.find((s) => s.id === b.id)!.checkpoint).toBeUndefined();
+    await stopThird();
   });
 
   it('adds the runs of a comparison link once', async () => {

@@ -102,11 +102,12 @@ function spec(run: StudioRun): QueueRunSpec {
 }
 
 /**
- * Returns the queue's spec for a run, with its saved checkpoint when the run is paused
- * and not in the worker. Without a stored checkpoint, the run starts from step 0.
+ * Returns the queue's spec for a run, with its saved checkpoint when the run has one and
+ * is not in the worker, such as a paused or queued run after a reload. Without a stored
+ * checkpoint, the run starts from step 0.
  */
 async function resumableSpec(run: StudioRun, live: readonly string[]): Promise<QueueRunSpec> {
-  if (run.status !== 'paused' || run.checkpointStep === null || live.includes(run.id)) return spec(run);
+  if (run.checkpointStep === null || live.includes(run.id)) return spec(run);
   const checkpoint = await loadStudioCheckpoint(run.id);
   return checkpoint ? { ...spec(run), checkpoint } : spec(run);
 }
@@ -198,7 +199,9 @@ export const createStudioSlice: StateCreator<AppState, AppMiddleware, [], Studio
       const errors = changeErrors(change, applied.config);
       if (errors.length > 0) return { ok: false, errors };
 
-      const run = newStudioRun(applied.config, defaultRunName(applied.config, runs));
+      // Named by the change: alone for a copy of the first run, after the source's name otherwise.
+      const changeText = `${change.key} = ${formatKeyValue(change.key, change.value)}`;
+      const run = newStudioRun(applied.config, index === 0 ? changeText : `${runs[index].name}, ${changeText}`);
       insertRuns([run], index + 1);
       return { ok: true, runs: [run] };
     },
@@ -294,10 +297,11 @@ export const createStudioSlice: StateCreator<AppState, AppMiddleware, [], Studio
       const run = get().studioRuns.find((r) => r.id === id);
       if (!run || (run.status !== 'paused' && run.status !== 'error')) return;
       const live = get().liveRunIds;
-      updateRun(id, (r) => ({ ...r, status: 'queued', message: null }));
+      // A failed run trains again from step 0, so its checkpoint no longer applies.
+      const retry = run.status === 'error';
+      updateRun(id, (r) => ({ ...r, status: 'queued', message: null, checkpointStep: retry ? null : r.checkpointStep }));
       await callQueue(async () => {
-        // A failed run trains again from step 0.
-        const queued = run.status === 'error' ? spec(run) : await resumableSpec(run, live);
+        const queued = retry ? spec(run) : await resumableSpec(run, live);
         const queue = getRunQueue();
         await queue.enqueue([queued]);
         await queue.setOrder(get().studioRuns.map((r) => r.id));

@@ -61,6 +61,8 @@ function trainedRun(name: string, status: StudioRun['status']): StudioRun {
     probe: probeAt(12),
     engine: 'CPU',
     elapsedMs: 60,
+    // An unfinished run's progress is saved at its last step; a finished run has no checkpoint.
+    checkpointStep: status === 'done' || status === 'error' ? null : 12,
   };
 }
 
@@ -94,9 +96,23 @@ describe('StudioDb', () => {
 
     const loaded = await (await reopen(name)).loadRuns();
     expect(loaded.map((run) => run.status)).toEqual(['paused', 'done', 'error']);
-    // The progress shown before the reload stays, until training restarts it.
+    // Its checkpoint is at its last step, so all its progress stays.
     expect(loaded[0].step).toBe(12);
     expect(loaded[0].metrics).toHaveLength(2);
+  });
+
+  it('restores an unfinished run at the step it resumes from', async () => {
+    const { db, name } = await openFresh();
+    await db.putRuns([
+      { run: { ...trainedRun('saved at 6', 'running'), checkpointStep: 6 }, position: 0, writeProbe: true },
+      { run: { ...trainedRun('never saved', 'queued'), checkpointStep: null }, position: 1, writeProbe: true },
+    ]);
+    db.close();
+
+    const [saved, unsaved] = await (await reopen(name)).loadRuns();
+    expect(saved).toMatchObject({ status: 'paused', step: 6, elapsedMs: 30, checkpointStep: 6, probe: null });
+    expect(saved.metrics.map((metric) => metric.step)).toEqual([6]);
+    expect(unsaved).toMatchObject({ status: 'queued', step: 0, elapsedMs: 0, checkpointStep: null, metrics: [], probe: null });
   });
 
   it('keeps the probe when only the run changes', async () => {
@@ -204,13 +220,14 @@ describe('StudioDb', () => {
       },
     });
     const { probe, checkpointStep, ...old } = trainedRun('old', 'paused');
-    expect([probe?.step, checkpointStep]).toEqual([12, null]);
+    expect([probe?.step, checkpointStep]).toEqual([12, 12]);
     await first.put('runs', { id: old.id, position: 0, run: old });
     first.close();
 
     const db = await reopen(name);
     const [loaded] = await db.loadRuns();
-    expect(loaded).toMatchObject({ name: 'old', status: 'paused', step: 12, checkpointStep: null });
+    // Without a checkpoint, the paused run resumes from step 0, so it comes back there.
+    expect(loaded).toMatchObject({ name: 'old', status: 'paused', step: 0, checkpointStep: null, metrics: [] });
     expect(await db.loadCheckpoint(old.id)).toBeUndefined();
   });
 });
@@ -225,7 +242,12 @@ describe('RunSaver', () => {
     expect((await (await reopen(name)).loadRuns()).map((r) => r.id)).toEqual(['id-a']);
 
     // A metrics-only change waits for the delay, so nothing new is stored yet.
-    const withMetrics: StudioRun = { ...run, step: 5, metrics: [{ step: 5, loss: 1, accuracy: 0, elapsedMs: 9, tokensPerSecond: 1 }] };
+    const withMetrics: StudioRun = {
+      ...run,
+      step: 5,
+      metrics: [{ step: 5, loss: 1, accuracy: 0, elapsedMs: 9, tokensPerSecond: 1 }],
+      checkpointStep: 5,
+    };
     saver.update([withMetrics]);
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect((await db.loadRuns())[0].step).toBe(0);

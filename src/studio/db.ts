@@ -69,9 +69,10 @@ export interface RunWrite {
 
 /**
  * Returns the run as it comes back after a reload. A run that was training when the page
- * closed comes back 'paused': it resumes from its checkpoint (checkpointStep), which may
- * be a few steps behind its last metrics, or from step 0 when it has none. A field that
- * an older version did not store reads as null.
+ * closed comes back 'paused'. An unfinished run comes back at the step it will resume
+ * from: its checkpoint's (checkpointStep), or step 0 when it has none, with the metrics
+ * and probe after that step dropped, because training them again gives the same values.
+ * A field that an older version did not store reads as null.
  */
 export function restoredRun(stored: StoredRunRecord & Pick<StudioRun, 'probe'>): StudioRun {
   const run: StudioRun = {
@@ -83,7 +84,19 @@ export function restoredRun(stored: StoredRunRecord & Pick<StudioRun, 'probe'>):
     extrapolation: stored.extrapolation ?? null,
     checkpointStep: stored.checkpointStep ?? null,
   };
-  return run.status === 'running' ? { ...run, status: 'paused' } : run;
+  if (run.status === 'done' || run.status === 'error') return run;
+  const status = run.status === 'running' ? 'paused' : run.status;
+  const step = run.checkpointStep ?? 0;
+  if (run.step <= step) return { ...run, status };
+  const metrics = run.metrics.filter((metric) => metric.step <= step);
+  return {
+    ...run,
+    status,
+    step,
+    metrics,
+    elapsedMs: metrics.at(-1)?.elapsedMs ?? 0,
+    probe: run.probe && run.probe.step <= step ? run.probe : null,
+  };
 }
 
 export class StudioDb {

@@ -6,7 +6,7 @@
  */
 import type { RunConfig } from '../protocol';
 import { taskLabel } from '../tasks';
-import { choiceSpec, choicesForRun, CHOICES, formatChoice, type ChoiceKey, type ChoiceSpec } from '../store/choices';
+import { choiceSpec, choicesForRun, CHOICES, formatChoice, isChoiceKey, type ChoiceKey, type ChoiceSpec } from '../store/choices';
 import { fieldsForRun, FIELDS, formatFieldValue, type FieldKey, type FieldSpec } from '../store/fields';
 import { readKey, runKeys, formatKeyValue, type RunKey } from './runs';
 
@@ -158,9 +158,11 @@ export interface PairDifference {
 }
 
 /**
- * Lists what `config` changes against `base`, in the order of the controls. Fields that
- * only one of the two has, such as d_state when one run is a Transformer, are left out
- * because the architecture difference already names them.
+ * Lists what `config` changes against `base`, in the order of the controls. Numeric
+ * fields that only `config` has, such as n_head when it is a Transformer and `base` is
+ * not, are left out because the architecture difference already implies them. Its
+ * choices are kept, such as rotary or absolute positions, so that two Transformers
+ * beside a Mamba base still read differently.
  */
 export function configDifferences(base: RunConfig, config: RunConfig): PairDifference[] {
   const differences: PairDifference[] = [];
@@ -168,7 +170,10 @@ export function configDifferences(base: RunConfig, config: RunConfig): PairDiffe
 
   const baseKeys = new Set(runKeys(base));
   for (const key of runKeys(config)) {
-    if (!baseKeys.has(key)) continue;
+    if (!baseKeys.has(key)) {
+      if (isChoiceKey(key)) differences.push({ key, value: formatKeyValue(key, readKey(config, key)) });
+      continue;
+    }
     const value = readKey(config, key);
     if (readKey(base, key) !== value) differences.push({ key, value: formatKeyValue(key, value) });
   }

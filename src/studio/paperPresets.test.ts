@@ -118,8 +118,11 @@ describe('induction extrapolation', () => {
     expect(spec.lengths).toEqual([16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384]);
     for (const run of INDUCTION_EXTRAPOLATION_SMALL.runs) {
       expect(run.config.train.seq_len).toBe(16);
-      // Matched by multiple of the training length: 16 to 16384 are 256 to 262144 in the paper.
-      expect(run.paperCurve!.map((p) => p.length)).toEqual(spec.lengths);
+      // Matched by multiple of the training length: 16 to 16384 are 256 to 262144 in the paper. The paper's
+      // attention ran out of memory from 32768 on, an absolute length that is left out here.
+      const tested = run.paperRow === 'Mamba' ? spec.lengths : spec.lengths.filter((length) => length <= 1024);
+      expect(run.paperCurve!.map((p) => p.length)).toEqual(tested);
+      expect(run.paperCurve!.every((p) => p.accuracy !== null)).toBe(true);
     }
   });
 });

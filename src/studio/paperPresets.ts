@@ -220,12 +220,17 @@ export type PaperInductionRow = keyof typeof PAPER_INDUCTION;
  * Returns the paper's accuracy curve for a model trained at `trainLength`, matched by
  * multiple of the training length: the point at test length L is the paper's value at
  * L · 256 / trainLength. For a model trained at 16, the paper's 83.6% at 512 (twice its
- * training length) is drawn at 32. Lengths whose multiple the paper did not test are left out.
+ * training length) is drawn at 32. Lengths whose multiple the paper did not test are left
+ * out. So are the paper's out-of-memory lengths unless trainLength is 256, because they
+ * are absolute lengths on the paper's GPU, not multiples.
  */
 export function publishedInductionCurve(row: PaperInductionRow, lengths: readonly number[], trainLength: number): PaperPoint[] {
   return lengths.flatMap((length) => {
     const i = PAPER_INDUCTION_LENGTHS.indexOf((length * PAPER_INDUCTION_TRAIN_LENGTH) / trainLength);
-    return i < 0 ? [] : [{ length, accuracy: PAPER_INDUCTION[row][i] }];
+    if (i < 0) return [];
+    const accuracy = PAPER_INDUCTION[row][i];
+    if (accuracy === null && trainLength !== PAPER_INDUCTION_TRAIN_LENGTH) return [];
+    return [{ length, accuracy }];
   });
 }
 

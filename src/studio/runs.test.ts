@@ -116,10 +116,12 @@ describe('differences from the first run', () => {
     expect(formatPairDifferences(differences)).toBe('d_state = 1, selective_delta = fixed (S4)');
   });
 
-  it('names the architecture, not its fields', () => {
+  it('names the architecture and its choices, not its fields', () => {
     const base = tinyConfig();
     const transformer = withArchitecture(base, 'transformer');
-    expect(formatPairDifferences(configDifferences(base, transformer))).toBe('architecture = Transformer (attention baseline)');
+    expect(formatPairDifferences(configDifferences(base, transformer))).toBe(
+      'architecture = Transformer (attention baseline), positions = rotary (RoPE)',
+    );
   });
 
   it('defaultRunName falls back to the preset', () => {
@@ -171,7 +173,7 @@ describe('time left', () => {
     expect(estimate.totalMs).toBeCloseTo(120, 9);
   });
 
-  it('a run out of the worker resumes from its checkpoint, or restarts without one', () => {
+  it('resumes from checkpoint when out of worker', () => {
     const runs = [measuredRun('a', 'paused', 20, 100, 1)];
     expect(estimateTimeLeft(runs, 'sequential', () => false).totalMs).toBeCloseTo(100, 9);
     expect(estimateTimeLeft(runs, 'sequential', () => true).totalMs).toBeCloseTo(80, 9);

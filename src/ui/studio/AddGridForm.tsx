@@ -24,6 +24,13 @@ function trainingText(grid: GridPreset): string {
   return `${stepsText} steps of ${formatCount(batch)} sequences of ${formatCount(length)} tokens`;
 }
 
+/** Lists the grid's runs by quoted name, with each run's steps when they differ between runs. */
+function runsText(grid: GridPreset): string {
+  const differentSteps = new Set(grid.runs.map((row) => row.config.max_steps)).size > 1;
+  const names = grid.runs.map((row) => (differentSteps ? `“${row.name}” (${formatCount(row.config.max_steps)} steps)` : `“${row.name}”`));
+  return `${grid.runs.length} runs: ${names.join(', ')}.`;
+}
+
 /** Renders the time estimate of one run, from the runs already trained, or why there is none. */
 function EstimateText({ grid }: { grid: GridPreset }) {
   const runs = useAppStore((state) => state.studioRuns);
@@ -48,8 +55,8 @@ function FullSizeWarning({ grid }: { grid: GridPreset }) {
       <strong>Full paper setting: this takes very long.</strong> Each run trains {trainingText(grid)},{' '}
       {formatCount(tokensPerRun(grid))} tokens in all.
       {small && ratio !== null
-        ? ` That is ${formatCount(ratio)} times the tokens of “${small.label}”, so where the small version takes minutes per run, this one takes hours to days. For a class, pick the small version.`
-        : ' Expect hours to days per run in a browser.'}
+        ? ` That is ${formatCount(ratio)} times the tokens of “${small.label}”, so each run takes about ${formatCount(ratio)} times as long as one of the small version. For a class, pick the small version.`
+        : ' Expect days or more per run in a browser.'}
       {longest > 0 && ` Testing at up to ${formatCount(longest)} tokens then runs on the CPU for hours more.`}
     </p>
   );
@@ -127,7 +134,7 @@ export function AddGridForm() {
       </div>
       <p className="grid-description">{grid.description}</p>
       <p className="grid-facts">
-        {grid.runs.length} runs: {grid.runs.map((row) => row.name).join(', ')}. Each trains {trainingText(grid)}.{' '}
+        {runsText(grid)} Each trains {trainingText(grid)}.{' '}
         <EstimateText grid={grid} />
         {lengths.length > 0 &&
           ` After training, press Evaluate in the Length extrapolation panel to test at lengths ${formatPowerOfTwo(Math.min(...lengths))} to ${formatPowerOfTwo(Math.max(...lengths))}.`}

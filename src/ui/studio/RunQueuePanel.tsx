@@ -98,8 +98,8 @@ export function RunQueuePanel() {
       <p className="panel-help">
         Queue runs that differ in one setting and train them in this tab, on the engine each run names. Starting the
         queue pauses training in the Train view, and pressing Train there pauses the queue. Runs and their progress are
-        saved in this browser at each pause and every 20 seconds of training, so a run that was training when the page
-        closed resumes from its last saved step.
+        saved in this browser at each pause and every 20 seconds while a run trains, so a run that was training when the
+        page closed resumes from its last saved step.
       </p>
       {error && (
         <div className="studio-error" role="alert">
@@ -113,34 +113,36 @@ export function RunQueuePanel() {
       {runs.length === 0 ? (
         <p className="empty-note">{storage === 'loading' ? 'Loading saved runs…' : 'No runs yet. Add the Train view’s config below.'}</p>
       ) : (
-        <table className="run-table">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Differs from the first run</th>
-              <th scope="col">Status</th>
-              <th scope="col">Progress</th>
-              <th scope="col">Time left</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {runs.map((run, index) => (
-              <RunRow
-                key={run.id}
-                run={run}
-                first={runs[0]}
-                index={index}
-                count={runs.length}
-                live={liveRunIds.includes(run.id)}
-                timeLeftMs={estimate.byRun.get(run.id)}
-                estimated={estimate.estimated}
-              />
-            ))}
-          </tbody>
-        </table>
+        <div className="run-table-scroll">
+          <table className="run-table">
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Differs from the first run</th>
+                <th scope="col">Status</th>
+                <th scope="col">Progress</th>
+                <th scope="col">Time left</th>
+                <th scope="col">
+                  <span className="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {runs.map((run, index) => (
+                <RunRow
+                  key={run.id}
+                  run={run}
+                  first={runs[0]}
+                  index={index}
+                  count={runs.length}
+                  live={liveRunIds.includes(run.id)}
+                  timeLeftMs={estimate.byRun.get(run.id)}
+                  estimated={estimate.estimated}
+                />
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
       <AddRunsForm />
       <AddGridForm />
