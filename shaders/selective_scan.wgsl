@@ -27,11 +27,12 @@
 // so that every entry point here fits in eight storage buffers.
 // Forward and the first backward pass give one (batch, channel) pair to each
 // invocation, which walks time with the n ≤ 64 states in a private array.
-// ∂L/∂B and ∂L/∂C are sums over channels, so selective_scan_backward_bc gives one
-// (batch, state) pair to each invocation instead and recomputes ∂L/∂h of each
-// channel in turn. Neither pass uses atomics.
-// NOTE: selective_scan_backward_bc runs only b · n invocations, each looping over
-// d · l steps, so it is likely the slowest kernel at large d_inner; not measured.
+// ∂L/∂A_log and fixed B and C need ∂L/∂h of each state, so
+// selective_scan_backward_bc gives one (batch, channel, state) triple to each
+// invocation and recomputes that state's ∂L/∂h over time, writing each step's
+// term of ∂L/∂B to a (b, l, d, n) scratch buffer. Input-dependent B and C get
+// sums over channels, so selective_scan_backward_bc_sum gives one (batch, step,
+// state) triple to each invocation and sums over channels. No pass uses atomics.
 // Leaves out: the chunked parallel scan over length, recomputing states in
 // backward instead of storing them, and running without D or deltaBias.
 
@@ -73,9 +74,16 @@ struct Sizes {
 @group(0) @binding(3) var<storage, read> statesIn: array<f32>;
 @group(0) @binding(8) var<storage, read> dy: array<f32>;
 
-// selective_scan_backward_bc: statesIn and dy as above, and
-@group(0) @binding(1) var<storage, read_write> dXdbl: array<f32>;
+// selective_scan_backward_bc: statesIn and dy as above, Δ after bias and softplus
+// as the forward pass wrote it (deltaOut) in place of deltaRaw, so that the n
+// invocations of a channel do not each recompute the softplus of every step, and
+@group(0) @binding(1) var<storage, read_write> dBTerms: array<f32>;
 @group(0) @binding(2) var<storage, read_write> paramPartial: array<f32>;
+@group(0) @binding(6) var<storage, read> deltaIn: array<f32>;
+
+// selective_scan_backward_bc_sum: statesIn and dy as above, and
+@group(0) @binding(1) var<storage, read_write> dXdbl: array<f32>;
+@group(0) @binding(2) var<storage, read> dBTermsIn: array<f32>;
 
 override WG: u32 = 64;
 // Largest d_state the private arrays hold; MODEL_RULES.d_state.max in src/model/config.ts.
@@ -231,68 +239,88 @@ fn selective_scan_backward(@builtin(global_invocation_id) gid: vec3u, @builtin(n
   }
 }
 
-// Reverse pass per (batch, state s), looping over channels. Input-dependent B and
-// C get their gradients in their columns of dXdbl (overwritten); fixed B and C,
-// and A_log, get per-batch sums in paramPartial (overwritten).
+// Reverse pass per (batch, channel, state s): ∂L/∂h of that state over time. Writes
+// the per-batch sums over time of ∂L/∂A_log and of ∂L/∂B and ∂L/∂C of fixed B and C
+// to paramPartial (overwritten; zeros where B and C are input-dependent), and, for
+// input-dependent B, each step's term ∂L/∂h_t Δ_t u_t to dBTerms (overwritten).
 @compute @workgroup_size(WG)
 fn selective_scan_backward_bc(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let pair = flatIndex(gid, nwg);
+  let triple = flatIndex(gid, nwg);
   let d = sizes.d;
   let n = sizes.n;
-  if (pair >= sizes.b * n) {
+  if (triple >= sizes.b * d * n) {
     return;
   }
-  let bi = pair / n;
-  let s = pair % n;
+  let s = triple % n;
+  let c = (triple / n) % d;
+  let bi = triple / (n * d);
   let block = sizes.b * d * n;
 
-  for (var c = 0u; c < d; c++) {
-    let a = -exp(params[sizes.aLogOffset + c * n + s]);
-    var dh = 0.0;
-    var dA = 0.0;
-    var dBFixed = 0.0;
-    var dCFixed = 0.0;
-    for (var step = 0u; step < sizes.l; step++) {
-      let t = sizes.l - 1u - step;
-      let o = (bi * sizes.l + t) * d + c;
-      let row = (bi * sizes.l + t) * sizes.rowStride;
-      let dt = deltaOf(rawDelta(o, c));
-      let dyv = dy[o];
-      var hPrev = 0.0;
-      if (t > 0u) {
-        hPrev = statesIn[(o - d) * n + s];
-      }
-      let decay = exp(dt * a);
-      dh += dyv * loadC(row, c, s);
-      dA += dh * dt * decay * hPrev;
-
-      let dC = dyv * statesIn[o * n + s];
-      let dB = dh * dt * u[o];
-      // Channel 0 starts the sums over channels.
-      if (sizes.variableC != 0u) {
-        if (c == 0u) {
-          dXdbl[row + sizes.cColumn + s] = dC;
-        } else {
-          dXdbl[row + sizes.cColumn + s] += dC;
-        }
-      } else {
-        dCFixed += dC;
-      }
-      if (sizes.variableB != 0u) {
-        if (c == 0u) {
-          dXdbl[row + sizes.bColumn + s] = dB;
-        } else {
-          dXdbl[row + sizes.bColumn + s] += dB;
-        }
-      } else {
-        dBFixed += dB;
-      }
-      dh *= decay;
+  let a = -exp(params[sizes.aLogOffset + c * n + s]);
+  var dh = 0.0;
+  var dA = 0.0;
+  var dBFixed = 0.0;
+  var dCFixed = 0.0;
+  for (var step = 0u; step < sizes.l; step++) {
+    let t = sizes.l - 1u - step;
+    let o = (bi * sizes.l + t) * d + c;
+    let row = (bi * sizes.l + t) * sizes.rowStride;
+    let dt = deltaIn[o];
+    let dyv = dy[o];
+    var hPrev = 0.0;
+    if (t > 0u) {
+      hPrev = statesIn[(o - d) * n + s];
     }
-    // A = −exp(A_log), so ∂A/∂A_log = A.
-    let at = (bi * d + c) * n + s;
-    paramPartial[at] = dA * a;
-    paramPartial[block + at] = dBFixed;
-    paramPartial[2u * block + at] = dCFixed;
+    let decay = exp(dt * a);
+    dh += dyv * loadC(row, c, s);
+    dA += dh * dt * decay * hPrev;
+    let dB = dh * dt * u[o];
+    if (sizes.variableB != 0u) {
+      dBTerms[o * n + s] = dB;
+    } else {
+      dBFixed += dB;
+    }
+    if (sizes.variableC == 0u) {
+      dCFixed += dyv * statesIn[o * n + s];
+    }
+    dh *= decay;
+  }
+  // A = −exp(A_log), so ∂A/∂A_log = A.
+  let at = (bi * d + c) * n + s;
+  paramPartial[at] = dA * a;
+  paramPartial[block + at] = dBFixed;
+  paramPartial[2u * block + at] = dCFixed;
+}
+
+// Per (batch, step, state s): the sums over channels that give input-dependent B and
+// C their gradients, in their columns of dXdbl (overwritten): ∂L/∂B_t[s] sums the terms
+// that selective_scan_backward_bc wrote, and ∂L/∂C_t[s] = Σ_c dy_t[c] h_t[c, s].
+@compute @workgroup_size(WG)
+fn selective_scan_backward_bc_sum(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let triple = flatIndex(gid, nwg);
+  let d = sizes.d;
+  let n = sizes.n;
+  if (triple >= sizes.b * sizes.l * n) {
+    return;
+  }
+  let s = triple % n;
+  let token = triple / n;
+  let row = token * sizes.rowStride;
+  var dB = 0.0;
+  var dC = 0.0;
+  for (var c = 0u; c < d; c++) {
+    let o = token * d + c;
+    if (sizes.variableB != 0u) {
+      dB += dBTermsIn[o * n + s];
+    }
+    if (sizes.variableC != 0u) {
+      dC += dy[o] * statesIn[o * n + s];
+    }
+  }
+  if (sizes.variableB != 0u) {
+    dXdbl[row + sizes.bColumn + s] = dB;
+  }
+  if (sizes.variableC != 0u) {
+    dXdbl[row + sizes.cColumn + s] = dC;
   }
 }

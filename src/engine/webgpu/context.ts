@@ -48,6 +48,8 @@ const KERNELS = {
   selective_scan_forward: { file: 'selective_scan', bindings: [U, RW, RW, RW, R, R, R, R] },
   selective_scan_backward: { file: 'selective_scan', bindings: [U, RW, RW, R, R, R, R, R, R] },
   selective_scan_backward_bc: { file: 'selective_scan', bindings: [U, RW, RW, R, R, R, R, R, R] },
+  // Bindings 4 to 7 are unused by this entry point; the scan's other inputs fill them.
+  selective_scan_backward_bc_sum: { file: 'selective_scan', bindings: [U, RW, R, R, R, R, R, R, R] },
   selective_scan_fused_forward: { file: 'selective_scan_fused', bindings: [U, RW, RW, R, R, R, R, R, RW] },
   selective_scan_fused_backward: { file: 'selective_scan_fused', bindings: [U, RW, R, R, R, R, R, R, RW] },
   selective_scan_fused_reduce: { file: 'selective_scan_fused', bindings: [U, RW, RW, R] },

@@ -312,6 +312,8 @@ export interface TrainBuffers extends LossAndOptimizerBuffers {
   dXdbl: GPUBuffer;
   /** Per-batch ∂L/∂A_log, fixed B and fixed C of the simple scan (3, b, d_inner, d_state); null with the fused scan. */
   scanParamPartial: GPUBuffer | null;
+  /** Scratch of the simple scan's backward (b·l, d_inner, d_state), shared by the layers; null with the fused scan. */
+  scanBTerms: GPUBuffer | null;
   dXb: GPUBuffer;
   /** H3's ∂L/∂v (b·l, d_inner); null for the other blocks. */
   dV: GPUBuffer | null;
@@ -358,6 +360,7 @@ export function allocateTraining(
     ...allocateScanTokenGrads(buf, scan, b, l, di),
     dXdbl: buf('dXdbl', T * xdblWidth(cfg)),
     scanParamPartial: scan === 'simple' ? buf('scan parameter partials', k.scanParamPartialFloats({ b, d: di, n })) : null,
+    scanBTerms: scan === 'simple' ? buf('scan dB terms', T * di * n) : null,
     dXb: buf(h3 ? 'dK' : 'dXb', T * di),
     dV: h3 ? buf('dV', T * di) : null,
     dPre: h3 && cfg.use_conv ? buf('dK conv output', T * di) : null,
@@ -426,8 +429,11 @@ export async function trainCommands(
           inputs.gate, site('gate')));
       }
       commands.push(...(await k.selectiveScanBackward(ctx,
-        { du: tb.dU.buffer, dDelta: tb.dDelta.buffer, dXdbl: tb.dXdbl, paramPartial: partial },
-        dYScan, scanBuffer(L.states, 'states', fb.scan), inputs, shape, site('scan'))));
+        {
+          du: tb.dU.buffer, dDelta: tb.dDelta.buffer, dXdbl: tb.dXdbl, paramPartial: partial,
+          dBTerms: scanBuffer(tb.scanBTerms, 'scan dB terms', fb.scan),
+        },
+        dYScan, scanBuffer(L.states, 'states', fb.scan), scanBuffer(L.delta, 'delta', fb.scan), inputs, shape, site('scan'))));
       const block = b * di * n;
       commands.push(await k.reduceRows(ctx, G(names.A_log), partial, null, b, di * n, site('dA_log')));
       if (inputs.B) commands.push(await k.reduceRows(ctx, G(names.B), { buffer: partial, offset: block }, null, b, di * n, site('dB')));

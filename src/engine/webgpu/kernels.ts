@@ -425,6 +425,8 @@ export interface ScanGradTensors {
    * over b with reduceRows from offset k · b · d · n.
    */
   paramPartial: GPUBuffer;
+  /** (b, l, d, n) floats of scratch: each channel's term of ∂L/∂B before the sum over channels. */
+  dBTerms: GPUBuffer;
 }
 
 /** Floats of ScanGradTensors.paramPartial. */
@@ -432,9 +434,12 @@ export function scanParamPartialFloats(dims: Pick<ScanShape, 'b' | 'd' | 'n'>): 
   return 3 * dims.b * dims.d * dims.n;
 }
 
-/** Backward of selectiveScanForward given dy, the gradient of its ungated output. */
+/**
+ * Backward of selectiveScanForward given dy, the gradient of its ungated output, and
+ * the forward pass's states and deltaOut (Δ after bias and softplus).
+ */
 export async function selectiveScanBackward(
-  ctx: GpuContext, g: ScanGradTensors, dy: GPUBuffer, states: GPUBuffer, inp: ScanTensors, dims: ScanShape,
+  ctx: GpuContext, g: ScanGradTensors, dy: GPUBuffer, states: GPUBuffer, deltaOut: GPUBuffer, inp: ScanTensors, dims: ScanShape,
   options?: CallOptions,
 ): Promise<Dispatch[]> {
   const { uniforms, params } = scanUniforms(inp, dims);
@@ -442,7 +447,9 @@ export async function selectiveScanBackward(
     await makeDispatch(ctx, 'selective_scan_backward', options, uniforms,
       [g.du, g.dDelta, states, params, inp.u, inp.delta, inp.xdbl, dy], grid1d(ctx.device, dims.b * dims.d, WORKGROUP_SIZE)),
     await makeDispatch(ctx, 'selective_scan_backward_bc', options, uniforms,
-      [g.dXdbl, g.paramPartial, states, params, inp.u, inp.delta, inp.xdbl, dy], grid1d(ctx.device, dims.b * dims.n, WORKGROUP_SIZE)),
+      [g.dBTerms, g.paramPartial, states, params, inp.u, deltaOut, inp.xdbl, dy], grid1d(ctx.device, dims.b * dims.d * dims.n, WORKGROUP_SIZE)),
+    await makeDispatch(ctx, 'selective_scan_backward_bc_sum', options, uniforms,
+      [g.dXdbl, g.dBTerms, states, params, inp.u, deltaOut, inp.xdbl, dy], grid1d(ctx.device, dims.b * dims.l * dims.n, WORKGROUP_SIZE)),
   ];
 }
 

@@ -30,6 +30,7 @@ async function checkScan(seed: number, b: number, l: number, d: number, n: numbe
   const g: gpuOps.ScanGradTensors = {
     du: ctx.createStorage('test: du', tokens), dDelta: ctx.createStorage('test: dDelta', tokens), dXdbl,
     paramPartial: ctx.createStorage('test: parameter partials', gpuOps.scanParamPartialFloats(shape)),
+    dBTerms: ctx.createStorage('test: dB terms', tokens * n),
   };
 
   // Without a gate the scan's output and its gradient are the layer's own.
@@ -40,7 +41,7 @@ async function checkScan(seed: number, b: number, l: number, d: number, n: numbe
       await gpuOps.siluGateForward(ctx, out, yPre, z, tokens, inputs.gate),
       await gpuOps.siluGateBackward(ctx, dy, dz, dout, yPre, z, tokens, inputs.gate),
     ] : []),
-    ...(await gpuOps.selectiveScanBackward(ctx, g, z ? dy : dout, states, inputs, shape)),
+    ...(await gpuOps.selectiveScanBackward(ctx, g, z ? dy : dout, states, delta, inputs, shape)),
     await gpuOps.reduceRows(ctx, grads.A_log, g.paramPartial, null, b, d * n),
     ...(grads.B ? [await gpuOps.reduceRows(ctx, grads.B, { buffer: g.paramPartial, offset: block }, null, b, d * n)] : []),
     ...(grads.C ? [await gpuOps.reduceRows(ctx, grads.C, { buffer: g.paramPartial, offset: 2 * block }, null, b, d * n)] : []),
