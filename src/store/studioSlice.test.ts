@@ -220,6 +220,24 @@ describe('studio slice list actions', () => {
     expect(state().studioRuns[0].status).toBe('queued');
     expect(queue.enqueue).toHaveBeenCalledWith([{ id: a.id, config: a.config }]);
   });
+
+  it('start skips a held run', async () => {
+    const a = addTiny();
+    const b = addTiny();
+    const c = addTiny();
+    await state().pauseStudioRun(b.id);
+    expect(state().studioRuns[1]).toMatchObject({ status: 'paused', held: true });
+    // A run paused by the queue's own pause is not held.
+    state().applyQueueEvent({ type: 'run-status', runId: c.id, status: 'paused', message: null });
+    expect(state().studioRuns[2]).toMatchObject({ status: 'paused', held: false });
+
+    await state().startQueue();
+    expect(queue.enqueue.mock.calls[0][0].map((s) => s.id)).toEqual([a.id, c.id]);
+    expect(state().studioRuns.map((run) => run.status)).toEqual(['queued', 'paused', 'queued']);
+
+    await state().resumeStudioRun(b.id);
+    expect(state().studioRuns[1]).toMatchObject({ status: 'queued', held: false });
+  });
 });
 
 describe('studio slice queue events', () => {

@@ -13,7 +13,7 @@ import {
   applyChange, changeErrors, formatKeyValue, gridConfigs, newStudioRun, queuedRunErrors, readKey,
   type RunChange, type RunKey,
 } from '../studio/runs';
-import type { StudioRun } from '../studio/types';
+import { startsWithQueue, type StudioRun } from '../studio/types';
 import { getRunQueue } from '../trainerClient';
 import { loadStudioCheckpoint } from './studioWeights';
 import { errorMessage } from './runSlice';
@@ -72,10 +72,10 @@ export interface StudioSlice {
   /** Moves a run to a zero-based index in the list. */
   moveStudioRun(id: string, index: number): void;
   setQueueMode(mode: QueueMode): Promise<void>;
-  /** Trains every queued or paused run, in list order; pauses live training in the Train view. */
+  /** Trains every queued run and every paused run that its own Pause did not hold, in list order; pauses live training in the Train view. */
   startQueue(): Promise<void>;
   pauseQueue(): Promise<void>;
-  /** Pauses one run; the queue goes on with the others. */
+  /** Pauses one run and holds it: the queue goes on with the others, and Start queue skips it until resumeStudioRun. */
   pauseStudioRun(id: string): Promise<void>;
   /** Queues a paused or failed run again; it trains once the queue runs. */
   resumeStudioRun(id: string): Promise<void>;
@@ -263,7 +263,8 @@ export const createStudioSlice: StateCreator<AppState, AppMiddleware, [], Studio
     },
 
     async startQueue() {
-      const waiting = get().studioRuns.filter((run) => run.status === 'queued' || run.status === 'paused');
+      // A run paused by its own Pause stays paused until its Resume.
+      const waiting = get().studioRuns.filter(startsWithQueue);
       if (waiting.length === 0) return;
       // Paused runs wait their turn as queued; the queue's events set 'running' as each starts.
       const ids = new Set(waiting.map((run) => run.id));
@@ -289,7 +290,7 @@ export const createStudioSlice: StateCreator<AppState, AppMiddleware, [], Studio
 
     async pauseStudioRun(id) {
       // A queued run that has not started is not in the worker, so it is paused here.
-      updateRun(id, (run) => (run.status === 'queued' ? { ...run, status: 'paused' } : run));
+      updateRun(id, (run) => ({ ...run, held: true, status: run.status === 'queued' ? 'paused' : run.status }));
       await callQueue(() => getRunQueue().pauseRun(id));
     },
 
@@ -299,7 +300,7 @@ export const createStudioSlice: StateCreator<AppState, AppMiddleware, [], Studio
       const live = get().liveRunIds;
       // A failed run trains again from step 0, so its checkpoint no longer applies.
       const retry = run.status === 'error';
-      updateRun(id, (r) => ({ ...r, status: 'queued', message: null, checkpointStep: retry ? null : r.checkpointStep }));
+      updateRun(id, (r) => ({ ...r, status: 'queued', message: null, held: false, checkpointStep: retry ? null : r.checkpointStep }));
       await callQueue(async () => {
         const queued = retry ? spec(run) : await resumableSpec(run, live);
         const queue = getRunQueue();

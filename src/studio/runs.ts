@@ -49,6 +49,7 @@ export function newStudioRun(config: RunConfig, name: string, id = newRunId(), c
     paperCurve: null,
     extrapolation: null,
     checkpointStep: null,
+    held: false,
   };
 }
 

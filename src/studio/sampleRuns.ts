@@ -58,6 +58,7 @@ export async function trainSampleRun(request: SampleRunRequest, id: string): Pro
       paperCurve: null,
       extrapolation: null,
       checkpointStep: null,
+      held: false,
     };
   } finally {
     await trainer.dispose();

@@ -49,4 +49,11 @@ export interface StudioRun {
    * data stream), from which it resumes after a reload; null when none is saved.
    */
   checkpointStep: number | null;
+  /** Set by the run's own Pause: Start queue leaves the run paused until its Resume. */
+  held: boolean;
+}
+
+/** True for a run that Start queue trains: queued, or paused without being held. */
+export function startsWithQueue(run: Pick<StudioRun, 'status' | 'held'>): boolean {
+  return run.status === 'queued' || (run.status === 'paused' && !run.held);
 }

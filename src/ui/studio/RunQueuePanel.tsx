@@ -3,7 +3,7 @@ import { useShallow } from 'zustand/react/shallow';
 import { useAppStore } from '../../store';
 import { estimateTimeLeft, overallProgress, type TimeLeft } from '../../studio/estimate';
 import { INTERLEAVE_STEPS, type QueueMode } from '../../studio/queueProtocol';
-import type { StudioRun } from '../../studio/types';
+import { startsWithQueue, type StudioRun } from '../../studio/types';
 import { formatDuration } from '../format';
 import { AddGridForm } from './AddGridForm';
 import { AddRunsForm } from './AddRunsForm';
@@ -18,7 +18,7 @@ const MODE_LABELS: Record<QueueMode, string> = {
 function QueueControls() {
   const queueState = useAppStore((state) => state.queueState);
   const queueMode = useAppStore((state) => state.queueMode);
-  const waiting = useAppStore((state) => state.studioRuns.some((run) => run.status === 'queued' || run.status === 'paused'));
+  const waiting = useAppStore((state) => state.studioRuns.some(startsWithQueue));
   const startQueue = useAppStore((state) => state.startQueue);
   const pauseQueue = useAppStore((state) => state.pauseQueue);
   const setQueueMode = useAppStore((state) => state.setQueueMode);
@@ -121,7 +121,7 @@ export function RunQueuePanel() {
                 <th scope="col">Differs from the first run</th>
                 <th scope="col">Status</th>
                 <th scope="col">Progress</th>
-                <th scope="col">Time left</th>
+                <th scope="col">Finishes in</th>
                 <th scope="col">
                   <span className="visually-hidden">Actions</span>
                 </th>

@@ -24,6 +24,12 @@ describe('runStatusText', () => {
     );
   });
 
+  it('says a held run waits for its Resume', () => {
+    expect(runStatusText(pausedRun({ held: true, checkpointStep: 40 }), false)).toBe(
+      'Paused · held until you resume it · resumes from step 40 · loss 0.500 · accuracy 75.0%',
+    );
+  });
+
   it('adds nothing for a run still in the worker', () => {
     expect(runStatusText(pausedRun({ checkpointStep: 30 }), true)).toBe('Paused · loss 0.500 · accuracy 75.0%');
   });

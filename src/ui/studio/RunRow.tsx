@@ -21,6 +21,7 @@ const STATUS_WORDS: Record<StudioRun['status'], string> = {
  */
 export function runStatusText(run: StudioRun, live: boolean): string {
   const parts = [STATUS_WORDS[run.status]];
+  if (run.status === 'paused' && run.held) parts.push('held until you resume it');
   if ((run.status === 'paused' || run.status === 'queued') && !live && run.step > 0) {
     if (run.checkpointStep === null) parts.push('trains again from step 0');
     else if (run.checkpointStep < run.step) parts.push(`resumes from step ${run.checkpointStep}, its last saved progress`);
@@ -154,7 +155,7 @@ export interface RunRowProps {
   estimated: boolean;
 }
 
-/** Renders one run of the list: its name, what differs from the first run, status, progress, time left and actions. */
+/** Renders one run of the list: its name, what differs from the first run, status, progress, the time until it finishes and actions. */
 export function RunRow({ run, first, index, count, live, timeLeftMs, estimated }: RunRowProps) {
   const pauseStudioRun = useAppStore((state) => state.pauseStudioRun);
   const resumeStudioRun = useAppStore((state) => state.resumeStudioRun);
