@@ -70,6 +70,8 @@ const LEGEND_SWATCH_WIDTH = 22;
 const LEGEND_ITEM_GAP = 18;
 /** Height of one series' row of × marks above the plot, in CSS pixels. */
 const SKIP_ROW_HEIGHT = 15;
+/** Space between the last row of × marks and the top of the plot. */
+const SKIP_GAP = 8;
 /** Width of a power-of-two tick label such as "2¹⁸" with space around it, in CSS pixels. */
 const LOG2_TICK_SPACING = 34;
 /** Estimated width of one character of an 11 px label, for placing labels before they are measured. */
@@ -125,7 +127,8 @@ export function createMultiLineChart(element: HTMLElement, options: MultiLineCha
     const drawn = series.map((s) => drawable(s.points));
     const all = drawn.flat();
     const withSkips = series.filter((s) => (s.skipped?.length ?? 0) > 0);
-    const top = MARGIN.top + withSkips.length * SKIP_ROW_HEIGHT;
+    // The rows of × marks keep a gap above the plot, so the last row clears a line at the top value.
+    const top = MARGIN.top + withSkips.length * SKIP_ROW_HEIGHT + (withSkips.length > 0 ? SKIP_GAP : 0);
     root.dataset.series = String(series.length);
     root.dataset.points = String(all.length);
     root.dataset.skipped = String(withSkips.reduce((sum, s) => sum + s.skipped!.length, 0));
