@@ -57,7 +57,8 @@ function QueueSummary({ runs, estimate }: { runs: StudioRun[]; estimate: TimeLef
   const queueMessage = useAppStore((state) => state.queueMessage);
   const progress = overallProgress(runs);
 
-  let stateText = 'Queue idle.';
+  // After a reload the queue in the worker is new and idle, while saved runs may still wait for Start.
+  let stateText = runs.some(startsWithQueue) ? 'Queue stopped: Start queue trains the waiting runs.' : 'Queue idle.';
   if (queueState === 'running') stateText = 'Queue training.';
   else if (queueState === 'paused') stateText = queueMessage ? `Queue paused: ${queueMessage}.` : 'Queue paused.';
 
