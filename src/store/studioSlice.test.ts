@@ -396,6 +396,36 @@ describe('studio sync with IndexedDB', () => {
     await stopThird();
   });
 
+  it('keeps the queue mode across a reload', async () => {
+    const items = new Map<string, string>([['mamba-playground-queue-mode', 'interleaved']]);
+    vi.stubGlobal('localStorage', {
+      getItem: (key: string) => items.get(key) ?? null,
+      setItem: (key: string, value: string) => void items.set(key, value),
+    });
+    try {
+      const stop = await startStudioSync({ dbName: `studio-sync-${++dbCount}`, saveDelayMs: 60_000 });
+      expect(state().queueMode).toBe('interleaved');
+      expect(queue.setMode).toHaveBeenCalledWith('interleaved');
+      await state().setQueueMode('sequential');
+      expect(items.get('mamba-playground-queue-mode')).toBe('sequential');
+      await stop();
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
+  it('ignores a saved queue mode it does not know', async () => {
+    vi.stubGlobal('localStorage', { getItem: () => 'sideways', setItem: () => {} });
+    try {
+      const stop = await startStudioSync({ dbName: `studio-sync-${++dbCount}`, saveDelayMs: 60_000 });
+      expect(state().queueMode).toBe('sequential');
+      expect(queue.setMode).not.toHaveBeenCalled();
+      await stop();
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
   it('adds the runs of a comparison link once', async () => {
     const dbName = `studio-sync-${++dbCount}`;
     const small = { ...tinyConfig(), model: { ...tinyConfig().model, d_state: 2 } } as RunConfig;

@@ -5,7 +5,7 @@
 import { studioRunsFromLink } from '../studio/compareLink';
 import { StudioDb } from '../studio/db';
 import { RunSaver } from '../studio/saver';
-import type { QueueEvent } from '../studio/queueProtocol';
+import { QUEUE_MODES, type QueueEvent, type QueueMode } from '../studio/queueProtocol';
 import { subscribeToQueue } from '../trainerClient';
 import { useAppStore } from './index';
 import { errorMessage } from './runSlice';
@@ -23,6 +23,39 @@ export interface StudioSyncOptions {
 }
 
 let studioDb: StudioDb | null = null;
+
+/** localStorage key of the queue mode, which a reload keeps. */
+export const QUEUE_MODE_KEY = 'mamba-playground-queue-mode';
+
+/**
+ * Restores the queue mode saved by an earlier page and saves each change. Without
+ * localStorage, as under Node or where storage is blocked, the mode is not kept.
+ * Returns a function that stops saving.
+ */
+function keepQueueMode(): () => void {
+  const store = useAppStore;
+  let storage: Storage;
+  try {
+    if (typeof localStorage === 'undefined') return () => {};
+    storage = localStorage;
+    const saved = storage.getItem(QUEUE_MODE_KEY);
+    if (saved !== null && (QUEUE_MODES as readonly string[]).includes(saved) && saved !== store.getState().queueMode) {
+      void store.getState().setQueueMode(saved as QueueMode);
+    }
+  } catch {
+    return () => {};
+  }
+  return store.subscribe(
+    (state) => state.queueMode,
+    (mode) => {
+      try {
+        storage.setItem(QUEUE_MODE_KEY, mode);
+      } catch {
+        // A full or blocked storage only loses the choice of mode.
+      }
+    },
+  );
+}
 
 /** Writes a queue event's weights or checkpoint to IndexedDB, and deletes a checkpoint that no longer applies. */
 function storeQueueEvent(db: StudioDb, event: QueueEvent): void {
@@ -91,6 +124,7 @@ export async function startStudioSync(options: StudioSyncOptions = {}): Promise<
   if (linked) store.getState().importLinkedRuns(linked.runs, linked.messages);
 
   const stopSaving = saver ? store.subscribe((state) => state.studioRuns, (runs) => saver.update(runs)) : () => {};
+  const stopSavingMode = keepQueueMode();
 
   try {
     await subscribeToQueue((event) => {
@@ -103,6 +137,7 @@ export async function startStudioSync(options: StudioSyncOptions = {}): Promise<
 
   return async () => {
     stopSaving();
+    stopSavingMode();
     await saver?.flush();
   };
 }
