@@ -94,6 +94,7 @@ function ExtrapolationTableView({ runs, controls }: { runs: ExtrapolationRun[]; 
           {table.rows.map(({ entry, cells }) => {
             const { run, label, style } = entry;
             const status = rowStatus(run.id, controls);
+            const samples = extrapolationSpecFor(run)?.samples;
             return (
               <tr key={run.id} data-run-id={run.id}>
                 <th scope="row" className="text">
@@ -102,6 +103,7 @@ function ExtrapolationTableView({ runs, controls }: { runs: ExtrapolationRun[]; 
                     {label !== run.name && <>{run.name} · </>}
                     trained at {formatCount(run.config.train.seq_len)}
                     {run.paperRow ? ` · paper row ${run.paperRow}` : ''}
+                    {samples !== undefined && ` · ${formatCount(samples)} test sequences per length`}
                   </span>
                   {status && (
                     <span className="run-meta extrapolation-status" role="status">
