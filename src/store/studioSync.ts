@@ -70,12 +70,11 @@ function storeQueueEvent(db: StudioDb, event: QueueEvent): void {
   }
   if (event.type === 'run-checkpoint' && findRun(event.runId)) {
     const { runId, checkpoint } = event;
-    db.putCheckpoint(runId, checkpoint)
-      .then(() => {
-        // The run may have finished or started again from step 0 while the checkpoint was written.
-        const run = findRun(runId);
-        if (run && run.status !== 'done' && run.step >= checkpoint.step) store.getState().setCheckpointStep(runId, checkpoint.step);
-      })
+    // The run's record names the checkpoint's step, and is written with the checkpoint.
+    store.getState().setCheckpointStep(runId, checkpoint.step);
+    const runs = store.getState().studioRuns;
+    const position = runs.findIndex((run) => run.id === runId);
+    db.putCheckpoint(runId, checkpoint, { run: runs[position], position, writeProbe: true })
       .catch((error: unknown) => {
         store.getState().reportStudioError(
           `Saving the progress of a run at step ${checkpoint.step} failed, so a reload would lose it: ${errorMessage(error)}`,

@@ -207,6 +207,14 @@ describe('StudioDb', () => {
 
     await db.deleteCheckpoint(run.id);
     expect(await db.loadCheckpoint(run.id)).toBeUndefined();
+
+    // With the run's record, both land in one transaction.
+    const later = { ...run, step: 18, checkpointStep: 18, probe: probeAt(18) };
+    await db.putCheckpoint(run.id, checkpoint(18), { run: later, position: 0, writeProbe: true });
+    expect((await db.loadCheckpoint(run.id))!.step).toBe(18);
+    const [stored] = await db.loadRuns();
+    expect(stored).toMatchObject({ step: 18, checkpointStep: 18 });
+    expect(stored.probe!.step).toBe(18);
     await db.putCheckpoint(run.id, checkpoint(12));
     await db.deleteRuns([run.id]);
     expect(await db.loadCheckpoint(run.id)).toBeUndefined();
@@ -236,7 +244,8 @@ describe('RunSaver', () => {
   it('writes new runs at once and metrics later', async () => {
     const { db, name } = await openFresh();
     const saver = new RunSaver(db, [], { delayMs: 60_000 });
-    const run = newStudioRun(tinyConfig(), 'a', 'id-a', 1);
+    // A checkpoint at step 5 exists, so the stored metrics up to step 5 come back after a reload.
+    const run = { ...newStudioRun(tinyConfig(), 'a', 'id-a', 1), checkpointStep: 5 };
     saver.update([run]);
     await saver.flush();
     expect((await (await reopen(name)).loadRuns()).map((r) => r.id)).toEqual(['id-a']);
@@ -246,7 +255,6 @@ describe('RunSaver', () => {
       ...run,
       step: 5,
       metrics: [{ step: 5, loss: 1, accuracy: 0, elapsedMs: 9, tokensPerSecond: 1 }],
-      checkpointStep: 5,
     };
     saver.update([withMetrics]);
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -265,6 +273,16 @@ describe('RunSaver', () => {
     // Both writes start without a flush; the delay only gives IndexedDB time to finish them.
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect((await db.loadRuns())[0].status).toBe('done');
+  });
+
+  it('writes a checkpoint step at once', async () => {
+    const { db } = await openFresh();
+    const run = { ...newStudioRun(tinyConfig(), 'a', 'id-a', 1), status: 'running' as const };
+    const saver = new RunSaver(db, [], { delayMs: 60_000 });
+    saver.update([run]);
+    saver.update([{ ...run, step: 8, checkpointStep: 8 }]);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect((await db.loadRuns())[0]).toMatchObject({ step: 8, checkpointStep: 8 });
   });
 
   it('writes an extrapolation point at once', async () => {

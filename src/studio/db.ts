@@ -172,9 +172,20 @@ export class StudioDb {
     return this.db.get('weights', id);
   }
 
-  /** Replaces the run's saved progress. */
-  async putCheckpoint(id: string, checkpoint: TrainingCheckpoint): Promise<void> {
-    await this.db.put('checkpoints', { id, checkpoint, savedAt: Date.now() });
+  /**
+   * Replaces the run's saved progress. With `write`, the run's record (which names the
+   * checkpoint's step) and probe are written in the same transaction, so that a reload
+   * never finds one without the other.
+   */
+  async putCheckpoint(id: string, checkpoint: TrainingCheckpoint, write?: RunWrite): Promise<void> {
+    const transaction = this.db.transaction(['checkpoints', 'runs', 'probes'], 'readwrite');
+    const requests: Promise<unknown>[] = [transaction.objectStore('checkpoints').put({ id, checkpoint, savedAt: Date.now() })];
+    if (write) {
+      const { probe, ...rest } = write.run;
+      requests.push(transaction.objectStore('runs').put({ id, position: write.position, run: rest }));
+      if (write.writeProbe && probe) requests.push(transaction.objectStore('probes').put({ id, probe }));
+    }
+    await Promise.all([...requests, transaction.done]);
   }
 
   /** Returns the run's saved progress, or undefined when none is stored. */

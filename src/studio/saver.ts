@@ -12,8 +12,9 @@ export interface RunSaverOptions {
 /**
  * Compares each new run list with what was last written, by object identity, because
  * the store replaces a run's object on every change. A run that is new, moved, removed,
- * renamed, or has a new status or extrapolation point is written at once, because each
- * point can take minutes to compute. A change that only adds metrics waits `delayMs`,
+ * renamed, or has a new status, extrapolation point or checkpoint step is written at
+ * once, because each point can take minutes to compute and a checkpoint step must match
+ * the stored checkpoint. A change that only adds metrics waits `delayMs`,
  * so that metrics arriving several times a second cost one write.
  * NOTE: a page closed within `delayMs` of the last metrics loses them.
  */
@@ -62,7 +63,8 @@ export class RunSaver {
         saved.position !== position ||
         saved.run.status !== run.status ||
         saved.run.name !== run.name ||
-        saved.run.extrapolation !== run.extrapolation
+        saved.run.extrapolation !== run.extrapolation ||
+        saved.run.checkpointStep !== run.checkpointStep
       );
     });
   }
