@@ -5,7 +5,7 @@
  */
 import type { StateCreator } from 'zustand';
 import type { EnginePreference, RunConfig } from '../protocol';
-import { defaultRunName } from '../studio/differences';
+import { copyName, defaultRunName, uniqueName } from '../studio/differences';
 import type { ExtrapolationPoint } from '../studio/evaluate';
 import { findStudioGrid, gridStudioRuns } from '../studio/grids';
 import type { QueueEvent, QueueMode, QueueRunSpec, QueueState } from '../studio/queueProtocol';
@@ -75,7 +75,7 @@ export interface StudioSlice {
   /** Trains every queued run and every paused run that its own Pause did not hold, in list order; pauses live training in the Train view. */
   startQueue(): Promise<void>;
   pauseQueue(): Promise<void>;
-  /** Pauses one run and holds it: the queue goes on with the others, and Start queue skips it until resumeStudioRun. */
+  /** Pauses one run and marks it held: the queue goes on with the others, and Start queue skips it until resumeStudioRun. */
   pauseStudioRun(id: string): Promise<void>;
   /** Queues a paused or failed run again; it trains once the queue runs. */
   resumeStudioRun(id: string): Promise<void>;
@@ -199,9 +199,10 @@ export const createStudioSlice: StateCreator<AppState, AppMiddleware, [], Studio
       const errors = changeErrors(change, applied.config);
       if (errors.length > 0) return { ok: false, errors };
 
-      // Named by the change: alone for a copy of the first run, after the source's name otherwise.
+      // Named by the change: alone for a copy of the first run, in the source's name otherwise.
       const changeText = `${change.key} = ${formatKeyValue(change.key, change.value)}`;
-      const run = newStudioRun(applied.config, index === 0 ? changeText : `${runs[index].name}, ${changeText}`);
+      const name = index === 0 ? uniqueName(changeText, runs) : copyName(runs[index].name, change.key, changeText, applied.config, runs);
+      const run = newStudioRun(applied.config, name);
       insertRuns([run], index + 1);
       return { ok: true, runs: [run] };
     },

@@ -187,14 +187,42 @@ export function formatPairDifferences(differences: PairDifference[]): string {
   return differences.map((difference) => `${difference.key} = ${difference.value}`).join(', ');
 }
 
+/** Most differences from the first run that a default name lists; beyond them it uses the preset's name. */
+const NAME_DIFFERENCES = 3;
+
+/** Returns `name`, or `name #2`, `#3` … when a listed run already has it. */
+export function uniqueName(name: string, runs: readonly { name: string }[]): string {
+  const taken = new Set(runs.map((run) => run.name));
+  if (!taken.has(name)) return name;
+  let k = 2;
+  while (taken.has(`${name} #${k}`)) k++;
+  return `${name} #${k}`;
+}
+
 /**
- * Returns the default name of a run added to `runs`: what it changes against the first
- * run, the preset's name for the first run, or the preset's name with a number when it
- * changes nothing.
+ * Returns the default name of a run added to `runs`. The first run gets the preset's
+ * name. A later run is named by what it changes against the first run when that is at
+ * most three things, and by the preset's name otherwise. A name already taken gets a number.
  */
-export function defaultRunName(config: RunConfig, runs: readonly { config: RunConfig }[]): string {
+export function defaultRunName(config: RunConfig, runs: readonly { config: RunConfig; name: string }[]): string {
   if (runs.length === 0) return config.preset;
   const differences = configDifferences(runs[0].config, config);
-  if (differences.length > 0) return formatPairDifferences(differences);
-  return `${config.preset} #${runs.length + 1}`;
+  const name = differences.length > 0 && differences.length <= NAME_DIFFERENCES ? formatPairDifferences(differences) : config.preset;
+  return uniqueName(name, runs);
+}
+
+/**
+ * Returns the name of a copy of a run with one key changed. The source's name keeps its
+ * parts, except any "key = value" part for that key or for a key that the copy no longer
+ * has (such as d_state once it is a Transformer), and the change is added at the end.
+ */
+export function copyName(sourceName: string, key: RunKey, changeText: string, config: RunConfig, runs: readonly { name: string }[]): string {
+  const keys = new Set<string>(runKeys(config));
+  const parts = sourceName.split(', ').filter((part) => {
+    const named = /^(\w+) = /.exec(part)?.[1];
+    // Free text, and parts that name no setting, stay as they are.
+    if (named === undefined || !(isChoiceKey(named) || FIELDS.some((field) => field.key === named))) return true;
+    return named !== key && keys.has(named);
+  });
+  return uniqueName([...parts, changeText].join(', '), runs);
 }

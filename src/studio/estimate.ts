@@ -3,7 +3,7 @@
  * measured. Pure functions with no DOM, store or worker.
  */
 import type { QueueMode } from './queueProtocol';
-import type { StudioRun } from './types';
+import { startsWithQueue, type StudioRun } from './types';
 
 /** Milliseconds per step of one run: measured, estimated from other runs, or unknown. */
 export interface StepCost {
@@ -21,9 +21,9 @@ export interface TimeLeft {
   estimated: boolean;
 }
 
-/** True for a run that the queue will still train: queued, training or paused. */
+/** True for a run that the queue will still train: queued, training, or paused and not held by its own Pause. */
 export function willTrain(run: StudioRun): boolean {
-  return run.status === 'queued' || run.status === 'running' || run.status === 'paused';
+  return run.status === 'running' || startsWithQueue(run);
 }
 
 /**

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { findPreset } from '../presets';
 import type { RunConfig } from '../protocol';
 import { withArchitecture } from '../store/choices';
-import { configDifferences, defaultRunName, formatPairDifferences } from './differences';
+import { configDifferences, copyName, defaultRunName, formatPairDifferences } from './differences';
 import { estimateTimeLeft, measuredMsPerStep, overallProgress, stepCosts } from './estimate';
 import { applyChange, gridConfigs, newStudioRun, parseGridValues, queuedRunErrors } from './runs';
 import type { StudioRun } from './types';
@@ -127,8 +127,32 @@ describe('differences from the first run', () => {
   it('defaultRunName falls back to the preset', () => {
     const base = tinyConfig();
     expect(defaultRunName(base, [])).toBe('e2e-tiny');
-    expect(defaultRunName(base, [{ config: base }])).toBe('e2e-tiny #2');
-    expect(defaultRunName({ ...base, engine: 'webgpu' }, [{ config: base }])).toBe('engine = webgpu');
+    expect(defaultRunName(base, [{ config: base, name: 'e2e-tiny' }])).toBe('e2e-tiny #2');
+    expect(defaultRunName(base, [{ config: base, name: 'e2e-tiny' }, { config: base, name: 'e2e-tiny #2' }])).toBe('e2e-tiny #3');
+    expect(defaultRunName({ ...base, engine: 'webgpu' }, [{ config: base, name: 'e2e-tiny' }])).toBe('engine = webgpu');
+  });
+
+  it('defaultRunName uses the preset beyond three differences', () => {
+    const base = tinyConfig();
+    let changed = base;
+    for (const change of [{ key: 'd_state', value: 1 }, { key: 'seed', value: 5 }, { key: 'd_conv', value: 2 }, { key: 'learning_rate', value: 0.5 }] as const) {
+      const applied = applyChange(changed, change);
+      if ('error' in applied) throw new Error(applied.error);
+      changed = applied.config;
+    }
+    expect(defaultRunName(changed, [{ config: base, name: 'first' }])).toBe('e2e-tiny');
+  });
+
+  it('copyName replaces the changed key in the source name', () => {
+    const base = tinyConfig();
+    expect(copyName('d_state = 4', 'd_state', 'd_state = 16', base, [])).toBe('d_state = 16');
+    expect(copyName('Mamba, learning_rate = 0.01', 'learning_rate', 'learning_rate = 0.003', base, [])).toBe('Mamba, learning_rate = 0.003');
+    expect(copyName('Mamba', 'd_state', 'd_state = 2', base, [{ name: 'Mamba, d_state = 2' }])).toBe('Mamba, d_state = 2 #2');
+    // A Transformer has no d_state, so that part goes.
+    const transformer = withArchitecture(base, 'transformer');
+    expect(copyName('d_state = 8', 'architecture', 'architecture = Transformer (attention baseline)', transformer, [])).toBe(
+      'architecture = Transformer (attention baseline)',
+    );
   });
 });
 
@@ -180,6 +204,13 @@ describe('time left', () => {
     const saved = [{ ...runs[0], checkpointStep: 15 }];
     expect(estimateTimeLeft(saved, 'sequential', () => false).totalMs).toBeCloseTo(85, 9);
     expect(estimateTimeLeft(saved, 'sequential', () => true).totalMs).toBeCloseTo(80, 9);
+  });
+
+  it('a held run waits outside the estimate', () => {
+    const runs = [measuredRun('a', 'paused', 20, 100, 1), { ...measuredRun('b', 'paused', 10, 50, 2), held: true }];
+    const estimate = estimateTimeLeft(runs, 'sequential', () => true);
+    expect(estimate.byRun.has('b')).toBe(false);
+    expect(estimate.totalMs).toBeCloseTo(80, 9);
   });
 
   it('unmeasured runs borrow a scaled cost', () => {
