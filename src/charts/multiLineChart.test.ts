@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { reasonRuns, shortened } from './multiLineChart';
+import { reasonRuns, ruleLabelLines, shortened } from './multiLineChart';
 
 describe('reasonRuns', () => {
   it('groups equal reasons in x order', () => {
@@ -37,5 +37,17 @@ describe('shortened', () => {
   it('cuts with an ellipsis', () => {
     expect(shortened('Attention, rotary: paper (MHA-RoPE): out of memory', 12.7)).toBe('Attention,…');
     expect(shortened('abc', 1)).toBe('');
+  });
+});
+
+describe('ruleLabelLines', () => {
+  it('keeps apart labels that would overlap', () => {
+    // The second label starts inside the first; the third is clear of both.
+    expect(ruleLabelLines([[10, 90], [60, 140], [200, 280]])).toEqual([0, 1, 0]);
+  });
+
+  it('reuses the first free line', () => {
+    expect(ruleLabelLines([[0, 100], [50, 150], [120, 200]])).toEqual([0, 1, 0]);
+    expect(ruleLabelLines([[0, 100], [10, 110], [20, 120]])).toEqual([0, 1, 2]);
   });
 });

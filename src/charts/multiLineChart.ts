@@ -70,6 +70,8 @@ const LEGEND_SWATCH_WIDTH = 22;
 const LEGEND_ITEM_GAP = 18;
 /** Height of one series' row of × marks above the plot, in CSS pixels. */
 const SKIP_ROW_HEIGHT = 15;
+/** Vertical step between rule labels that would overlap on one line. */
+const RULE_LINE_HEIGHT = 14;
 /** Space between the last row of × marks and the top of the plot. */
 const SKIP_GAP = 8;
 /** Width of a power-of-two tick label such as "2¹⁸" with space around it, in CSS pixels. */
@@ -222,11 +224,18 @@ export function createMultiLineChart(element: HTMLElement, options: MultiLineCha
     groups.select('line').attr('x1', (r) => x(r.x)).attr('x2', (r) => x(r.x)).attr('y1', 0).attr('y2', plotHeight);
     // The label sits halfway up, where accuracy curves cross least, right of the rule unless it would leave the plot.
     const leftOf = (r: ChartRule) => x(r.x) + 4 + r.label.length * CHAR_WIDTH > plotWidth;
+    const lines = ruleLabelLines(
+      rules.map((r) => {
+        const width = r.label.length * CHAR_WIDTH;
+        const start = leftOf(r) ? x(r.x) - 4 - width : x(r.x) + 4;
+        return [start, start + width] as [number, number];
+      }),
+    );
     groups
       .select('text')
       .attr('x', (r) => (leftOf(r) ? x(r.x) - 4 : x(r.x) + 4))
       .attr('text-anchor', (r) => (leftOf(r) ? 'end' : 'start'))
-      .attr('y', plotHeight / 2)
+      .attr('y', (_, i) => plotHeight / 2 + lines[i] * RULE_LINE_HEIGHT)
       .text((r) => r.label);
   }
 
@@ -286,13 +295,17 @@ export function createMultiLineChart(element: HTMLElement, options: MultiLineCha
         const g = enter.append('g').attr('class', 'legend-item');
         g.append('line').attr('x1', 0).attr('x2', LEGEND_SWATCH_WIDTH).attr('y1', 6).attr('y2', 6).style('stroke-width', 2.5);
         g.append('text').attr('x', LEGEND_SWATCH_WIDTH + 5).attr('y', 10);
+        g.append('title');
         return g;
       });
     items
       .select('line')
       .style('stroke', (s) => s.color)
       .style('stroke-dasharray', (s) => s.dash || null);
-    items.select('text').text((s) => s.name);
+    // A name wider than the plot is cut to fit, and its tooltip gives it whole.
+    const fits = Math.max(1, (plotWidth - LEGEND_SWATCH_WIDTH - 5) / CHAR_WIDTH);
+    items.select('text').text((s) => shortened(s.name, fits));
+    items.select('title').text((s) => s.name);
 
     // Text width is known only once drawn; a hidden chart measures 0, so estimate then.
     let x = 0;
@@ -326,6 +339,20 @@ export function createMultiLineChart(element: HTMLElement, options: MultiLineCha
       root.remove();
     },
   };
+}
+
+/**
+ * Returns a line number for each label, given its horizontal extent [start, end] in
+ * pixels: the first line, counting from 0, where it overlaps no label placed before it.
+ */
+export function ruleLabelLines(extents: readonly [number, number][]): number[] {
+  const placed: [number, number][][] = [];
+  return extents.map(([start, end]) => {
+    let line = 0;
+    while (placed[line]?.some(([s, e]) => start < e + 4 && end > s - 4)) line++;
+    (placed[line] ??= []).push([start, end]);
+    return line;
+  });
 }
 
 /** Consecutive skipped x values, in x order, that share one reason. */
