@@ -9,10 +9,10 @@ import { requestDevice } from '../engine/create';
 import type { ScanKind } from '../engine/webgpu/graph';
 import { checkField, ConfigError, type FieldRule } from '../model/config';
 import { DEFAULT_PRESET, findPreset } from '../presets';
-import type { EnginePreference, RunConfig, TrainerEvent } from '../protocol';
+import type { EnginePreference, RunConfig } from '../protocol';
 import { runScanBench as measureScan, type ScanBenchPoint } from '../bench/scanBench';
-import { Trainer, validateRun } from '../../workers/trainer';
-import { median } from './benchTrain';
+import { validateRun } from '../../workers/trainer';
+import { median, timeTrainingSteps } from './benchTrain';
 import { loadNodeGpu, SWIFTSHADER_ICD } from './nodeGpu';
 
 const EXIT_FAILED = 1;
@@ -182,7 +182,7 @@ export function scanTargets(point: ScanBenchPoint, dInner: number): TargetResult
   return [fwdBwd, copy];
 }
 
-/** Median ms per training step of a preset on one engine and scan, through the app's Trainer. */
+/** Returns the median ms per training step of a preset on one engine and scan. */
 async function timeSteps(
   presetName: string, engine: EnginePreference, scan: ScanKind | undefined, gpu: GPU | undefined, options: TargetOptions,
 ): Promise<{ msPerStep: number; tokensPerStep: number; device: string }> {
@@ -195,19 +195,8 @@ async function timeSteps(
     if (err instanceof ConfigError) throw new Error(`invalid config for preset ${presetName}: ${err.message}`);
     throw err;
   }
-  const trainer = new Trainer({ gpu: () => gpu, probeIntervalMs: Infinity, scan });
-  let deviceError: string | null = null;
-  await trainer.subscribe((event: TrainerEvent) => {
-    if (event.type === 'status' && event.status === 'error') deviceError = event.message;
-  });
-  try {
-    const info = await trainer.configure(run);
-    const { stepMs, tokensPerStep } = await trainer.benchmark(options.steps, options.warmup);
-    if (deviceError !== null) throw new Error(deviceError);
-    return { msPerStep: median(stepMs), tokensPerStep, device: info.description };
-  } finally {
-    await trainer.dispose();
-  }
+  const { stepMs, tokensPerStep, info } = await timeTrainingSteps(run, gpu, scan, options.steps, options.warmup);
+  return { msPerStep: median(stepMs), tokensPerStep, device: info.description };
 }
 
 function errorText(error: unknown): string {

@@ -214,6 +214,36 @@ function formatProfile(profile: StepProfile, repeats: number): string {
   return lines.join('\n');
 }
 
+/** Step times of a benchmark run, in milliseconds, with the tokens of one step and the engine that ran them. */
+export interface TimedSteps {
+  stepMs: number[];
+  tokensPerStep: number;
+  info: EngineInfo;
+}
+
+/**
+ * Times `steps` training steps of a valid run after `warmup` untimed ones, through the
+ * app's Trainer. Rejects with the engine's message when setup, a step or the device fails.
+ */
+export async function timeTrainingSteps(
+  run: RunConfig, gpu: GPU | undefined, scan: ScanKind | undefined, steps: number, warmup: number,
+): Promise<TimedSteps> {
+  // The engine reports device loss and uncaptured errors as status events; flush also rejects on them.
+  const trainer = new Trainer({ gpu: () => gpu, probeIntervalMs: Infinity, scan });
+  let deviceError: string | null = null;
+  await trainer.subscribe((event: TrainerEvent) => {
+    if (event.type === 'status' && event.status === 'error') deviceError = event.message;
+  });
+  try {
+    const info = await trainer.configure(run);
+    const { stepMs, tokensPerStep } = await trainer.benchmark(steps, warmup);
+    if (deviceError !== null) throw new Error(deviceError);
+    return { stepMs, tokensPerStep, info };
+  } finally {
+    await trainer.dispose();
+  }
+}
+
 /** Runs the train benchmark with the arguments after `train`; returns the exit status. */
 export async function runTrainBench(argv: string[]): Promise<number> {
   let options: BenchOptions | null;
@@ -242,29 +272,14 @@ export async function runTrainBench(argv: string[]): Promise<number> {
     gpu = loaded.gpu;
   }
 
-  // The engine reports device loss and uncaptured errors as status events; flush also rejects on them.
-  const trainer = new Trainer({ gpu: () => gpu, probeIntervalMs: Infinity, scan: options.scan });
-  let deviceError: string | null = null;
-  await trainer.subscribe((event: TrainerEvent) => {
-    if (event.type === 'status' && event.status === 'error') deviceError = event.message;
-  });
-
-  let info: EngineInfo;
-  let stepMs: number[];
-  let tokensPerStep: number;
+  let timed: TimedSteps;
   try {
-    info = await trainer.configure(run);
-    ({ stepMs, tokensPerStep } = await trainer.benchmark(steps, warmup));
+    timed = await timeTrainingSteps(run, gpu, options.scan, steps, warmup);
   } catch (err) {
     process.stderr.write(`bench train: benchmarking ${run.preset} on ${engine} failed: ${err instanceof Error ? err.message : String(err)}\n`);
-    await trainer.dispose();
     return EXIT_FAILED;
   }
-  await trainer.dispose();
-  if (deviceError !== null) {
-    process.stderr.write(`bench train: benchmarking ${run.preset} on ${engine} failed: ${deviceError}\n`);
-    return EXIT_FAILED;
-  }
+  const { stepMs, tokensPerStep, info } = timed;
 
   const msPerStep = median(stepMs);
   const summary: TrainBenchSummary = {
