@@ -55,7 +55,7 @@ test('queued runs finish and return after a reload', async ({ page }) => {
     expect(record.length).toBeGreaterThan(2000);
   }
 
-  // The finished runs are written to IndexedDB just after their weights; reload once both records say so.
+  // The finished runs are written to IndexedDB just after their weights, so reload once both records show them done.
   await expect
     .poll(() =>
       page.evaluate(async () => {
@@ -84,7 +84,7 @@ test('queued runs finish and return after a reload', async ({ page }) => {
   await expect(page.getByRole('cell', { name: /^Done · loss \S+ · accuracy \S+%$/ })).toHaveCount(2);
 });
 
-test('a paused run resumes after a reload from the step it had reached', async ({ page }) => {
+test('paused run resumes after reload', async ({ page }) => {
   await page.goto('/?preset=e2e-tiny&engine=cpu');
   await page.getByRole('tab', { name: 'Compare', exact: true }).click();
   await expect(page.getByText('No runs yet.')).toBeVisible();

@@ -377,7 +377,7 @@ describe('RunQueue pause and cancel', () => {
 });
 
 describe('RunQueue checkpoints', () => {
-  it('resumes a paused run in a new queue', async () => {
+  it('resumes paused run in new queue', async () => {
     const log = createQueue();
     const run = tinyRun({ max_steps: 150 });
     await log.queue.enqueue([{ id: 'a', config: run }]);
@@ -406,7 +406,7 @@ describe('RunQueue checkpoints', () => {
     expect(Array.from(after.weights('a')!.params)).toEqual(Array.from(await trainAlone(run, 150)));
   });
 
-  it('sends checkpoints at metrics reads once the interval has passed, and none when the run finishes', async () => {
+  it('checkpoints at metrics reads', async () => {
     const log = createQueue({ readingsPerRun: 5, checkpointIntervalMs: 0 });
     await log.queue.enqueue([{ id: 'a', config: tinyRun({ max_steps: 20 }) }]);
     await log.queue.start();
@@ -425,7 +425,7 @@ describe('RunQueue checkpoints', () => {
     expect(quiet.checkpoints('a')).toEqual([]);
   });
 
-  it('spaces checkpoints by wall time, also when runs take turns', async () => {
+  it('spaces checkpoints by wall time', async () => {
     let clock = 0;
     const checkpointAt: Record<string, number[]> = {};
     const log = createQueue({ sliceSteps: 2, checkpointIntervalMs: 200, now: () => (clock += 1) });
@@ -449,7 +449,7 @@ describe('RunQueue checkpoints', () => {
     }
   });
 
-  it('a checkpoint that does not fit fails the run with a message, and the run then starts afresh', async () => {
+  it('fails on an unfitting checkpoint', async () => {
     const log = createQueue();
     const run = tinyRun({ max_steps: 4 });
     const training = await TrainingRun.create(withDState(run, 2), { gpu: undefined });
@@ -470,7 +470,7 @@ describe('RunQueue checkpoints', () => {
     expect(log.engines('a').map((e) => e.step)).toEqual([0]);
   });
 
-  it('rejects a negative checkpoint interval', () => {
+  it('rejects a negative interval', () => {
     expect(() => new RunQueue({ gpu: () => undefined, checkpointIntervalMs: -1 })).toThrow(/checkpointIntervalMs = -1 is invalid/);
   });
 });

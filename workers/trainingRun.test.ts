@@ -57,7 +57,7 @@ describe('Rng state', () => {
     expect(Array.from({ length: 8 }, () => copy.nextUint32())).toEqual(expected);
   });
 
-  it('fromState rejects a value no generator holds', () => {
+  it('fromState rejects invalid state', () => {
     expect(() => Rng.fromState(-1)).toThrow(/state -1 is invalid/);
     expect(() => Rng.fromState(2 ** 32)).toThrow(/from 0 to 4294967295/);
     expect(() => Rng.fromState(1.5)).toThrow(RangeError);
@@ -68,7 +68,7 @@ describe('TrainingRun checkpoints on the CPU engine', () => {
   it.each([
     ['Mamba', {}],
     ['Transformer', transformer],
-  ])('a %s resumed from a checkpoint equals one trained straight through', async (_name, model) => {
+  ])('%s resume equals straight training', async (_name, model) => {
     const { expected, actual, checkpoint } = await trainBothWays(tinyRun('cpu', model), undefined, 5, 9);
     expect(checkpoint.step).toBe(5);
     // The CPU engine is deterministic, so the two ways agree bit for bit.
@@ -79,7 +79,7 @@ describe('TrainingRun checkpoints on the CPU engine', () => {
     expect(actual.v.some((x) => x > 0)).toBe(true);
   });
 
-  it('keeps the training time and the data stream', async () => {
+  it('keeps training time and data', async () => {
     let clock = 0;
     const run = tinyRun('cpu');
     const training = await TrainingRun.create(run, { gpu: undefined, now: () => (clock += 10) });
@@ -96,7 +96,7 @@ describe('TrainingRun checkpoints on the CPU engine', () => {
     resumed.dispose();
   });
 
-  it('rejects a checkpoint of another model or past max_steps, naming the problem', async () => {
+  it('rejects unfitting checkpoints', async () => {
     const small = await TrainingRun.create(tinyRun('cpu'), { gpu: undefined });
     const checkpoint = await small.checkpoint();
     small.dispose();
@@ -119,7 +119,7 @@ describe('TrainingRun checkpoints on the WebGPU engines', () => {
   it.each([
     ['Mamba', {}],
     ['Transformer', transformer],
-  ])('a %s resumed from a checkpoint equals one trained straight through', async (_name, model) => {
+  ])('%s resume equals straight training', async (_name, model) => {
     const gpu = await createNodeGpu();
     const { expected, actual, checkpoint } = await trainBothWays(tinyRun('webgpu', model), gpu, 4, 7);
     expect(checkpoint.params.length).toBe(expected.params.length);
@@ -130,7 +130,7 @@ describe('TrainingRun checkpoints on the WebGPU engines', () => {
     expect(actual.v.some((x) => x > 0)).toBe(true);
   });
 
-  it('a CPU checkpoint resumes on WebGPU', async () => {
+  it('CPU checkpoint resumes on WebGPU', async () => {
     const gpu = await createNodeGpu();
     const cpu = await TrainingRun.create(tinyRun('cpu'), { gpu: undefined });
     await train(cpu, 3);

@@ -38,7 +38,7 @@ describe('scan targets', () => {
     expect(copy).toMatchObject({ measured: 2.5, met: false });
   });
 
-  it('reports a skipped kernel as not measured', () => {
+  it('reports skipped kernel unmeasured', () => {
     const skipped = point({ materializing_fwd_bwd_ms: null, skipped: { materializing_fwd_bwd: 'over maxStorageBufferBindingSize' } });
     const [fwdBwd] = scanTargets(skipped, 1024);
     expect(fwdBwd).toMatchObject({ measured: null, met: null });
@@ -76,7 +76,7 @@ describe('bench targets command line', () => {
     expect(stderr).toContain('--repeats = abc is invalid');
   });
 
-  it('measures every target at a tiny size', () => {
+  it('measures targets at tiny size', () => {
     const { status, stdout, stderr } = runBench(['--length', '64', '--d-inner', '32', '--repeats', '1', '--steps', '1', '--warmup', '0', '--json']);
     expect(status, stderr).toBe(0);
     const report = JSON.parse(stdout.trim().split('\n').at(-1)!) as TargetsReport;

@@ -108,7 +108,7 @@ describe('studio slice adding runs', () => {
     expect(result.runs[0].name).toBe('architecture = Transformer (attention baseline)');
   });
 
-  it('a copy of a later run is named after it and the change', () => {
+  it('names copy of later run', () => {
     addTiny();
     const second = addTiny();
     state().renameStudioRun(second.id, 'Mamba');
@@ -226,17 +226,17 @@ describe('studio slice list actions', () => {
     const b = addTiny();
     const c = addTiny();
     await state().pauseStudioRun(b.id);
-    expect(state().studioRuns[1]).toMatchObject({ status: 'paused', held: true });
+    expect(state().studioRuns[1]).toMatchObject({ status: 'paused', onHold: true });
     // A run paused by the queue's own pause is not held.
     state().applyQueueEvent({ type: 'run-status', runId: c.id, status: 'paused', message: null });
-    expect(state().studioRuns[2]).toMatchObject({ status: 'paused', held: false });
+    expect(state().studioRuns[2]).toMatchObject({ status: 'paused', onHold: false });
 
     await state().startQueue();
     expect(queue.enqueue.mock.calls[0][0].map((s) => s.id)).toEqual([a.id, c.id]);
     expect(state().studioRuns.map((run) => run.status)).toEqual(['queued', 'paused', 'queued']);
 
     await state().resumeStudioRun(b.id);
-    expect(state().studioRuns[1]).toMatchObject({ status: 'queued', held: false });
+    expect(state().studioRuns[1]).toMatchObject({ status: 'queued', onHold: false });
   });
 });
 
@@ -272,7 +272,7 @@ describe('studio slice queue events', () => {
     expect(state().studioRuns[0]).toMatchObject({ step: 0, metrics: [], elapsedMs: 0, probe: null });
   });
 
-  it('an engine resumed from a checkpoint keeps the history up to its step', () => {
+  it('resumed engine keeps earlier history', () => {
     const a = addTiny();
     for (const [step, ms] of [[10, 25], [20, 45], [30, 70]]) {
       state().applyQueueEvent({ type: 'run-metrics', runId: a.id, metrics: metricsAt(step, ms) });
@@ -285,7 +285,7 @@ describe('studio slice queue events', () => {
     expect(state().liveRunIds).toEqual([a.id]);
   });
 
-  it('a finished run drops its checkpoint step', () => {
+  it('finished run drops checkpoint step', () => {
     const a = addTiny();
     state().setCheckpointStep(a.id, 10);
     expect(state().studioRuns[0].checkpointStep).toBe(10);
@@ -347,7 +347,7 @@ describe('studio sync with IndexedDB', () => {
     await stopAgain();
   });
 
-  it('a run paused by a reload resumes from its stored checkpoint', async () => {
+  it('reloaded run resumes from checkpoint', async () => {
     const dbName = `studio-sync-${++dbCount}`;
     const stop = await startStudioSync({ dbName, saveDelayMs: 60_000 });
     const a = addTiny();
@@ -396,7 +396,7 @@ describe('studio sync with IndexedDB', () => {
     await stopThird();
   });
 
-  it('keeps the queue mode across a reload', async () => {
+  it('keeps queue mode across reloads', async () => {
     const items = new Map<string, string>([['mamba-playground-queue-mode', 'interleaved']]);
     vi.stubGlobal('localStorage', {
       getItem: (key: string) => items.get(key) ?? null,
@@ -414,7 +414,7 @@ describe('studio sync with IndexedDB', () => {
     }
   });
 
-  it('ignores a saved queue mode it does not know', async () => {
+  it('ignores unknown saved queue mode', async () => {
     vi.stubGlobal('localStorage', { getItem: () => 'sideways', setItem: () => {} });
     try {
       const stop = await startStudioSync({ dbName: `studio-sync-${++dbCount}`, saveDelayMs: 60_000 });

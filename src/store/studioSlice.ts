@@ -291,7 +291,7 @@ export const createStudioSlice: StateCreator<AppState, AppMiddleware, [], Studio
 
     async pauseStudioRun(id) {
       // A queued run that has not started is not in the worker, so it is paused here.
-      updateRun(id, (run) => ({ ...run, held: true, status: run.status === 'queued' ? 'paused' : run.status }));
+      updateRun(id, (run) => ({ ...run, onHold: true, status: run.status === 'queued' ? 'paused' : run.status }));
       await callQueue(() => getRunQueue().pauseRun(id));
     },
 
@@ -301,7 +301,7 @@ export const createStudioSlice: StateCreator<AppState, AppMiddleware, [], Studio
       const live = get().liveRunIds;
       // A failed run trains again from step 0, so its checkpoint no longer applies.
       const retry = run.status === 'error';
-      updateRun(id, (r) => ({ ...r, status: 'queued', message: null, held: false, checkpointStep: retry ? null : r.checkpointStep }));
+      updateRun(id, (r) => ({ ...r, status: 'queued', message: null, onHold: false, checkpointStep: retry ? null : r.checkpointStep }));
       await callQueue(async () => {
         const queued = retry ? spec(run) : await resumableSpec(run, live);
         const queue = getRunQueue();

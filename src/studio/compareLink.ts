@@ -271,7 +271,7 @@ export function studioRunsFromLink(
       paperCurve: linked.gridRow?.paperCurve?.map((point) => ({ ...point })) ?? null,
       extrapolation: null,
       checkpointStep: null,
-      held: false,
+      onHold: false,
     }),
   );
   return { runs, messages: decoded.messages };

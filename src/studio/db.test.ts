@@ -101,7 +101,7 @@ describe('StudioDb', () => {
     expect(loaded[0].metrics).toHaveLength(2);
   });
 
-  it('restores an unfinished run at the step it resumes from', async () => {
+  it('restores unfinished run at checkpoint', async () => {
     const { db, name } = await openFresh();
     await db.putRuns([
       { run: { ...trainedRun('saved at 6', 'running'), checkpointStep: 6 }, position: 0, writeProbe: true },
@@ -188,7 +188,7 @@ describe('StudioDb', () => {
     expect(await db.loadWeights(run.id)).toBeUndefined();
   });
 
-  it('stores a checkpoint, replaces it, and deletes it alone or with the run', async () => {
+  it('stores, replaces and deletes checkpoints', async () => {
     const { db } = await openFresh();
     const run = { ...trainedRun('a', 'paused'), checkpointStep: 12 };
     await db.putRuns([{ run, position: 0, writeProbe: true }]);
@@ -220,7 +220,7 @@ describe('StudioDb', () => {
     expect(await db.loadCheckpoint(run.id)).toBeUndefined();
   });
 
-  it('upgrades a database of the first version and keeps its runs', async () => {
+  it('upgrades version 1 database', async () => {
     const name = `studio-test-${++dbCount}`;
     const first = await openDB(name, 1, {
       upgrade(database) {

@@ -18,7 +18,7 @@ export const STUDIO_DB_NAME = 'mamba-playground-studio';
 const STUDIO_DB_VERSION = 2;
 
 /** Fields of StudioRun added after the first stored version; a run stored before them lacks them. */
-type AddedRunFields = 'paperAccuracy' | 'paperRow' | 'grid' | 'paperCurve' | 'extrapolation' | 'checkpointStep' | 'held';
+type AddedRunFields = 'paperAccuracy' | 'paperRow' | 'grid' | 'paperCurve' | 'extrapolation' | 'checkpointStep' | 'onHold';
 
 /** A run as an older version of the app may have stored it: without its probe, and maybe without the added fields. */
 export type StoredRunRecord = Omit<StudioRun, 'probe' | AddedRunFields> & Partial<Pick<StudioRun, AddedRunFields>>;
@@ -83,7 +83,7 @@ export function restoredRun(stored: StoredRunRecord & Pick<StudioRun, 'probe'>):
     paperCurve: stored.paperCurve ?? null,
     extrapolation: stored.extrapolation ?? null,
     checkpointStep: stored.checkpointStep ?? null,
-    held: stored.held ?? false,
+    onHold: stored.onHold ?? false,
   };
   if (run.status === 'done' || run.status === 'error') return run;
   const status = run.status === 'running' ? 'paused' : run.status;

@@ -126,7 +126,7 @@ describe('runLabels', () => {
 });
 
 describe('labels of a grid beside other runs', () => {
-  it('puts the grid field first, so "+N more" never hides it', () => {
+  it('leads with grid field', () => {
     // One run differs in four ways; the grid's five runs differ from it and each other in d_state.
     let other = withChoice(tiny(), 'selective_delta', false);
     other = withField(withField(withField(other, 'learning_rate', 0.02), 'seed', 2), 'd_conv', 2);

@@ -192,10 +192,10 @@ const NAME_DIFFERENCES = 3;
 
 /** Returns `name`, or `name #2`, `#3` … when a listed run already has it. */
 export function uniqueName(name: string, runs: readonly { name: string }[]): string {
-  const taken = new Set(runs.map((run) => run.name));
-  if (!taken.has(name)) return name;
+  const usedNames = new Set(runs.map((run) => run.name));
+  if (!usedNames.has(name)) return name;
   let k = 2;
-  while (taken.has(`${name} #${k}`)) k++;
+  while (usedNames.has(`${name} #${k}`)) k++;
   return `${name} #${k}`;
 }
 

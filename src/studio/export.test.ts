@@ -54,7 +54,7 @@ function emptyRun(overrides: Partial<StudioRun> = {}): StudioRun {
   return {
     id: 'r1', name: 'run', config: tiny(), status: 'queued', message: null, step: 0, metrics: [], probe: null,
     parameterCount: 100, engine: null, createdAt: Date.UTC(2024, 0, 2, 3, 4, 5), elapsedMs: 0, paperAccuracy: null, paperRow: null,
-    grid: null, paperCurve: null, extrapolation: null, checkpointStep: null, held: false,
+    grid: null, paperCurve: null, extrapolation: null, checkpointStep: null, onHold: false,
     ...overrides,
   };
 }

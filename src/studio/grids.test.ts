@@ -23,7 +23,7 @@ describe('smoke-test grid', () => {
     expect(E2E_EXTRAPOLATION_TINY.runs.map((row) => row.config.model.architecture ?? 'mamba')).toEqual(['mamba', 'transformer']);
   });
 
-  it('paper curve matches lengths by multiple of the training length', () => {
+  it('paper curve matched by multiple', () => {
     const [mamba, attention] = E2E_EXTRAPOLATION_TINY.runs;
     expect(mamba.paperCurve!.map((point) => point.length)).toEqual([16, 32, 64, 128]);
     expect(mamba.paperCurve!.every((point) => point.accuracy === 1)).toBe(true);

@@ -116,7 +116,7 @@ describe('differences from the first run', () => {
     expect(formatPairDifferences(differences)).toBe('d_state = 1, selective_delta = fixed (S4)');
   });
 
-  it('names the architecture and its choices, not its fields', () => {
+  it('names architecture and its choices', () => {
     const base = tinyConfig();
     const transformer = withArchitecture(base, 'transformer');
     expect(formatPairDifferences(configDifferences(base, transformer))).toBe(
@@ -132,7 +132,7 @@ describe('differences from the first run', () => {
     expect(defaultRunName({ ...base, engine: 'webgpu' }, [{ config: base, name: 'e2e-tiny' }])).toBe('engine = webgpu');
   });
 
-  it('defaultRunName uses the preset beyond three differences', () => {
+  it('defaultRunName caps differences', () => {
     const base = tinyConfig();
     let changed = base;
     for (const change of [{ key: 'd_state', value: 1 }, { key: 'seed', value: 5 }, { key: 'd_conv', value: 2 }, { key: 'learning_rate', value: 0.5 }] as const) {
@@ -143,7 +143,7 @@ describe('differences from the first run', () => {
     expect(defaultRunName(changed, [{ config: base, name: 'first' }])).toBe('e2e-tiny');
   });
 
-  it('copyName replaces the changed key in the source name', () => {
+  it('copyName replaces changed key', () => {
     const base = tinyConfig();
     expect(copyName('d_state = 4', 'd_state', 'd_state = 16', base, [])).toBe('d_state = 16');
     expect(copyName('Mamba, learning_rate = 0.01', 'learning_rate', 'learning_rate = 0.003', base, [])).toBe('Mamba, learning_rate = 0.003');
@@ -197,7 +197,7 @@ describe('time left', () => {
     expect(estimate.totalMs).toBeCloseTo(120, 9);
   });
 
-  it('resumes from checkpoint when out of worker', () => {
+  it('resumes from checkpoint outside worker', () => {
     const runs = [measuredRun('a', 'paused', 20, 100, 1)];
     expect(estimateTimeLeft(runs, 'sequential', () => false).totalMs).toBeCloseTo(100, 9);
     expect(estimateTimeLeft(runs, 'sequential', () => true).totalMs).toBeCloseTo(80, 9);
@@ -206,8 +206,8 @@ describe('time left', () => {
     expect(estimateTimeLeft(saved, 'sequential', () => true).totalMs).toBeCloseTo(80, 9);
   });
 
-  it('a held run waits outside the estimate', () => {
-    const runs = [measuredRun('a', 'paused', 20, 100, 1), { ...measuredRun('b', 'paused', 10, 50, 2), held: true }];
+  it('held run left out', () => {
+    const runs = [measuredRun('a', 'paused', 20, 100, 1), { ...measuredRun('b', 'paused', 10, 50, 2), onHold: true }];
     const estimate = estimateTimeLeft(runs, 'sequential', () => true);
     expect(estimate.byRun.has('b')).toBe(false);
     expect(estimate.totalMs).toBeCloseTo(80, 9);

@@ -49,7 +49,7 @@ export function newStudioRun(config: RunConfig, name: string, id = newRunId(), c
     paperCurve: null,
     extrapolation: null,
     checkpointStep: null,
-    held: false,
+    onHold: false,
   };
 }
 

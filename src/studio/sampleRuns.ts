@@ -58,7 +58,7 @@ export async function trainSampleRun(request: SampleRunRequest, id: string): Pro
       paperCurve: null,
       extrapolation: null,
       checkpointStep: null,
-      held: false,
+      onHold: false,
     };
   } finally {
     await trainer.dispose();

@@ -45,15 +45,15 @@ export interface StudioRun {
   /** Accuracy per test length of the final weights, in the order evaluated; null before the first evaluation. */
   extrapolation: ExtrapolationPoint[] | null;
   /**
-   * Step of the progress saved in IndexedDB for this run (weights, optimizer state and
-   * data stream), from which it resumes after a reload; null when none is saved.
+   * Step of the run's progress saved in IndexedDB (weights, optimizer state and data
+   * stream). After a reload the run resumes from it. Null when none is saved.
    */
   checkpointStep: number | null;
-  /** Set by the run's own Pause: Start queue leaves the run paused until its Resume. */
-  held: boolean;
+  /** True after the run's own Pause, so that Start queue leaves it paused until its Resume. */
+  onHold: boolean;
 }
 
 /** True for a run that Start queue trains: queued, or paused without being held. */
-export function startsWithQueue(run: Pick<StudioRun, 'status' | 'held'>): boolean {
-  return run.status === 'queued' || (run.status === 'paused' && !run.held);
+export function startsWithQueue(run: Pick<StudioRun, 'status' | 'onHold'>): boolean {
+  return run.status === 'queued' || (run.status === 'paused' && !run.onHold);
 }

@@ -16,7 +16,7 @@ function pausedRun(overrides: Partial<StudioRun> = {}): StudioRun {
 }
 
 describe('runStatusText', () => {
-  it('says where a paused run out of the worker goes on', () => {
+  it('names resume step when paused', () => {
     expect(runStatusText(pausedRun(), false)).toBe('Paused · trains again from step 0 · loss 0.500 · accuracy 75.0%');
     expect(runStatusText(pausedRun({ checkpointStep: 40 }), false)).toBe('Paused · resumes from step 40 · loss 0.500 · accuracy 75.0%');
     expect(runStatusText(pausedRun({ checkpointStep: 30 }), false)).toBe(
@@ -24,13 +24,13 @@ describe('runStatusText', () => {
     );
   });
 
-  it('says a held run waits for its Resume', () => {
-    expect(runStatusText(pausedRun({ held: true, checkpointStep: 40 }), false)).toBe(
+  it('marks held run', () => {
+    expect(runStatusText(pausedRun({ onHold: true, checkpointStep: 40 }), false)).toBe(
       'Paused · held until you resume it · resumes from step 40 · loss 0.500 · accuracy 75.0%',
     );
   });
 
-  it('adds nothing for a run still in the worker', () => {
+  it('adds nothing for live run', () => {
     expect(runStatusText(pausedRun({ checkpointStep: 30 }), true)).toBe('Paused · loss 0.500 · accuracy 75.0%');
   });
 });

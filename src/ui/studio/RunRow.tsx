@@ -21,7 +21,7 @@ const STATUS_WORDS: Record<StudioRun['status'], string> = {
  */
 export function runStatusText(run: StudioRun, live: boolean): string {
   const parts = [STATUS_WORDS[run.status]];
-  if (run.status === 'paused' && run.held) parts.push('held until you resume it');
+  if (run.status === 'paused' && run.onHold) parts.push('held until you resume it');
   if ((run.status === 'paused' || run.status === 'queued') && !live && run.step > 0) {
     if (run.checkpointStep === null) parts.push('trains again from step 0');
     else if (run.checkpointStep < run.step) parts.push(`resumes from step ${run.checkpointStep}, its last saved progress`);
