@@ -45,6 +45,13 @@ describe('scan targets', () => {
     expect(fwdBwd.detail).toBe('length 4096, d_inner 1024: not measured: over maxStorageBufferBindingSize');
   });
 
+  it('rejects a time of 0 ms', () => {
+    const [fwdBwd, copy] = scanTargets(point({ fused_fwd_bwd_ms: 0, copy_ms: 0 }), 32);
+    expect(fwdBwd).toMatchObject({ measured: null, met: null });
+    expect(copy).toMatchObject({ measured: null, met: null });
+    expect(copy.detail).toBe("length 4096, d_inner 32: not measured: a kernel took 0 ms, below the timer's resolution: use a larger --length or --d-inner");
+  });
+
   it('formats a table row per target', () => {
     const report: TargetsReport = {
       bench: 'targets',
@@ -77,7 +84,8 @@ describe('bench targets command line', () => {
   });
 
   it('measures targets at tiny size', () => {
-    const { status, stdout, stderr } = runBench(['--length', '64', '--d-inner', '32', '--repeats', '1', '--steps', '1', '--warmup', '0', '--json']);
+    // The copy must take more than one tick of the GPU timer, which 64 × 32 floats sometimes did not.
+    const { status, stdout, stderr } = runBench(['--length', '512', '--d-inner', '64', '--repeats', '1', '--steps', '1', '--warmup', '0', '--json']);
     expect(status, stderr).toBe(0);
     const report = JSON.parse(stdout.trim().split('\n').at(-1)!) as TargetsReport;
     expect(report.bench).toBe('targets');

@@ -158,8 +158,12 @@ function ms(value: number): string {
 export function scanTargets(point: ScanBenchPoint, dInner: number): TargetResult[] {
   const where = `length ${point.length}, d_inner ${dInner}`;
   const skipped = (variant: keyof NonNullable<ScanBenchPoint['skipped']>) => point.skipped?.[variant] ?? 'no time was recorded';
+  // A kernel can finish within one tick of the timer at small sizes, and a ratio over 0 ms means nothing.
+  const tooFast = `a kernel took 0 ms, below the timer's resolution: use a larger --length or --d-inner`;
   const fwdBwd: TargetResult = { name: 'scan-fwd-bwd', measured: null, required: 20, unit: 'x faster', met: null, detail: '' };
-  if (point.fused_fwd_bwd_ms !== null && point.materializing_fwd_bwd_ms !== null) {
+  if (point.fused_fwd_bwd_ms === 0) {
+    fwdBwd.detail = `${where}: not measured: ${tooFast}`;
+  } else if (point.fused_fwd_bwd_ms !== null && point.materializing_fwd_bwd_ms !== null) {
     const ratio = point.materializing_fwd_bwd_ms / point.fused_fwd_bwd_ms;
     fwdBwd.measured = round(ratio, 2);
     fwdBwd.met = ratio >= fwdBwd.required;
@@ -170,7 +174,9 @@ export function scanTargets(point: ScanBenchPoint, dInner: number): TargetResult
   }
 
   const copy: TargetResult = { name: 'scan-fwd-copy', measured: null, required: 2, unit: 'x the copy', met: null, detail: '' };
-  if (point.fused_fwd_ms !== null && point.copy_ms !== null) {
+  if (point.copy_ms === 0) {
+    copy.detail = `${where}: not measured: ${tooFast}`;
+  } else if (point.fused_fwd_ms !== null && point.copy_ms !== null) {
     const ratio = point.fused_fwd_ms / point.copy_ms;
     copy.measured = round(ratio, 2);
     copy.met = ratio <= copy.required;
